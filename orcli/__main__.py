@@ -1,0 +1,108 @@
+"""Entry point: run the Typer app and turn every outcome into an exit code, here only."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from orcli.errors import ExitStatus, OrcliError
+from orcli.streams import Streams
+
+
+def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> int:
+    """Run orcli with these arguments and streams; return the exit status."""
+    streams = streams or Streams.from_process()
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or streams.env.get("ORCLI_DEBUG") == "1"
+    try:
+        return _run(args, streams)
+    except OrcliError as exc:
+        _report(streams, exc.message, debug)
+        return int(exc.status)
+    except KeyboardInterrupt:
+        _flush_quietly(streams)
+        streams.err("orcli: interrupted")
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return _reader_gone()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return _reader_gone()
+        _report(streams, f"internal error: {exc}", True if debug else False, internal=True)
+        return ExitStatus.INTERNAL
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        _report(streams, f"internal error: {type(exc).__name__}: {exc}", debug, internal=True)
+        return ExitStatus.INTERNAL
+
+
+def _run(args: list[str], streams: Streams) -> int:
+    import typer.main
+    from typer import exceptions as typer_exc
+    from typer._click import exceptions as click_exc
+
+    from orcli.cli import app
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="orcli", standalone_mode=False, obj=streams)
+    except click_exc.ClickException as exc:
+        exc.show(file=_TextErr(streams))
+        return ExitStatus.USAGE
+    except typer_exc.Abort:
+        raise KeyboardInterrupt from None
+    except typer_exc.Exit as exc:
+        return int(exc.exit_code)
+    return int(result) if isinstance(result, int) else ExitStatus.OK
+
+
+def _report(streams: Streams, message: str, debug: bool, internal: bool = False) -> None:
+    if debug:
+        streams.stderr.write(traceback.format_exc().encode("utf-8", "replace"))
+    text = " ".join(message.split()) if not debug else message
+    streams.err(f"orcli: error: {text}")
+    if internal and not debug:
+        streams.err("orcli: this is a bug; run again with --debug for the traceback")
+
+
+def _flush_quietly(streams: Streams) -> None:
+    try:
+        streams.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _reader_gone() -> int:
+    # The reader closed the pipe (`| head -1`): stop quietly. Point stdout at
+    # /dev/null so the interpreter's final flush cannot raise again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return ExitStatus.OK
+
+
+class _TextErr:
+    """Lets click's usage messages go to our binary stderr."""
+
+    def __init__(self, streams: Streams) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        self.streams.stderr.write(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        self.streams.stderr.flush()
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

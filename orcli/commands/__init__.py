@@ -1,0 +1,1 @@
+"""One module per command: an Options dataclass in, an exit status out."""

@@ -1,0 +1,189 @@
+"""`orcli chat` and `orcli stream`: one request, one answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from orcli import render
+from orcli.config import Settings, load_settings
+from orcli.errors import ExitStatus, UpstreamError, UsageError
+from orcli.payload import BodyOptions, build_payload
+from orcli.prompt import Source, build_messages
+from orcli.streams import Streams
+
+
+@dataclass
+class ChatOptions:
+    words: Sequence[str] = ()
+    files: Sequence[str] = ()
+    messages_path: str | None = None
+    system: str | None = None
+    no_stdin: bool = False
+    body: BodyOptions = field(default_factory=BodyOptions)
+    stream: bool = False
+    json_out: bool = False
+    jsonl: bool = False
+    dry_run: bool = False
+    usage: bool | None = None
+    show_reasoning: bool = False
+    max_cost: Decimal | None = None
+    settings_flags: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+
+
+def run_chat(opts: ChatOptions, streams: Streams) -> int:
+    """Build the request, send it, print the answer and the usage line."""
+    settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    body = build_request(opts, streams, settings)
+    if opts.dry_run:
+        render.write_json(streams, body)
+        return ExitStatus.OK
+    from orcli.client import Client
+
+    client = Client(settings, debug=streams.err if opts.debug else None)
+    if opts.stream:
+        from orcli.commands.stream import run_stream
+
+        return run_stream(client, body, opts, streams)
+    answer = client.chat(body)
+    if opts.json_out:
+        render.write_json(streams, answer)
+    else:
+        print_message(answer, opts, streams)
+    if want_usage(opts, streams):
+        render.write_usage(streams, usage_from_answer(answer, settings.model))
+    return ExitStatus.OK
+
+
+def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> dict[str, Any]:
+    """Messages and body from the flags, with every check that precedes sending."""
+    messages = build_messages(
+        opts.words, read_pieces(opts, streams), opts.system, read_conversation(opts, streams)
+    )
+    body_opts = opts.body
+    if body_opts.schema is not None:
+        body_opts.schema, body_opts.schema_name = read_schema(body_opts.schema)
+    if body_opts.tools is not None:
+        body_opts.tools = read_text_file(body_opts.tools, "--tools").decode("utf-8", "replace")
+    body = build_payload(settings.model, messages, body_opts, stream=opts.stream)
+    from orcli.guards import check_guards
+
+    check_guards(body, settings, opts.max_cost, streams)
+    return body
+
+
+def read_pieces(opts: ChatOptions, streams: Streams) -> list[Source]:
+    """Stdin (when piped and wanted) then each -f file, as raw bytes."""
+    pieces = []
+    if stdin_wanted(opts, streams):
+        pieces.append(Source("stdin", streams.stdin.read()))
+    for path in opts.files:
+        pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
+    return pieces
+
+
+def stdin_wanted(opts: ChatOptions, streams: Streams) -> bool:
+    """Stdin is read when piped, unless --no-stdin or --messages takes its place."""
+    return not (opts.no_stdin or streams.stdin_isatty or opts.messages_path is not None)
+
+
+def read_conversation(opts: ChatOptions, streams: Streams) -> Source | None:
+    """The --messages file (or stdin for '-'), unparsed."""
+    if opts.messages_path is None:
+        return None
+    if opts.messages_path == "-":
+        return Source("--messages (stdin)", streams.stdin.read())
+    return Source(f"--messages file {opts.messages_path}",
+                  read_text_file(opts.messages_path, "--messages"))
+
+
+def read_text_file(path: str, flag: str) -> bytes:
+    """A file's bytes, or exit 2 saying which flag's file could not be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
+
+
+def read_schema(value: str) -> tuple[str, str]:
+    """--schema takes inline JSON or a path; the schema's name comes from its file or title."""
+    if value.lstrip().startswith("{"):
+        name = _schema_title(value) or "response"
+        return value, name
+    text = read_text_file(value, "--schema").decode("utf-8", "replace")
+    return text, _schema_title(text) or Path(value).stem
+
+
+def _schema_title(text: str) -> str | None:
+    try:
+        title = json.loads(text).get("title")
+    except (ValueError, AttributeError):
+        return None
+    return title if isinstance(title, str) else None
+
+
+def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -> None:
+    """The assistant's text, or its tool calls as JSON; reasoning only to stderr."""
+    choice = first_choice(answer)
+    message = choice.get("message") or {}
+    reasoning = message.get("reasoning")
+    if opts.show_reasoning and reasoning:
+        streams.err(str(reasoning))
+    calls = message.get("tool_calls")
+    if calls:
+        streams.out(render.format_tool_calls(tool_calls_from(calls)) + "\n", flush=True)
+        return
+    text = message.get("content") or ""
+    if not isinstance(text, str):
+        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    if text == "":
+        streams.err(f"orcli: warning: empty answer (finish_reason: {choice.get('finish_reason')})")
+    render.write_answer(streams, text)
+
+
+def first_choice(answer: dict[str, Any]) -> dict[str, Any]:
+    """choices[0], or exit 7 when the answer has none."""
+    choices = answer.get("choices")
+    if not choices or not isinstance(choices[0], dict):
+        raise UpstreamError("the answer has no choices (the provider returned nothing)")
+    return choices[0]
+
+
+def tool_calls_from(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The API's tool_calls as [{"id", "name", "arguments"}], arguments parsed."""
+    out = []
+    for call in calls:
+        function = call.get("function") or {}
+        out.append({"id": call.get("id"), "name": function.get("name"),
+                    "arguments": render.parse_arguments(function.get("arguments"))})
+    return out
+
+
+def want_usage(opts: ChatOptions, streams: Streams) -> bool:
+    """--usage / --no-usage, else on only when stderr is a terminal."""
+    return opts.usage if opts.usage is not None else streams.stderr_isatty
+
+
+def usage_from_answer(answer: dict[str, Any], model: str) -> str:
+    """The usage line for a whole answer, preferring the API's own cost."""
+    usage = answer.get("usage") or {}
+    return usage_text(answer.get("model") or model, usage)
+
+
+def usage_text(model: str, usage: dict[str, Any]) -> str:
+    """Tokens and dollars: `usage.cost` when the API gave it, else an estimate."""
+    prompt_tokens = usage.get("prompt_tokens")
+    completion_tokens = usage.get("completion_tokens")
+    cost = usage.get("cost")
+    if cost is not None:
+        return render.usage_line(model, prompt_tokens, completion_tokens,
+                                 Decimal(str(cost)), estimated=False)
+    from orcli.guards import estimate_usage_cost
+
+    estimate = estimate_usage_cost(model, prompt_tokens, completion_tokens)
+    return render.usage_line(model, prompt_tokens, completion_tokens, estimate, estimated=True)

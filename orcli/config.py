@@ -1,0 +1,172 @@
+"""Settings resolved from flags > environment > config file > defaults.
+
+`resolve_settings` is pure: it takes the flags, the environment and the parsed
+config file, and records where each value came from (for `--debug`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orcli.errors import ConfigError, OrcliError, UsageError
+
+DEFAULT_MODEL = "mistralai/devstral-2512"
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_APP_URL = "https://github.com/orcli/orcli"
+
+DEFAULTS: dict[str, Any] = {
+    "api_key": None,
+    "base_url": DEFAULT_BASE_URL,
+    "model": DEFAULT_MODEL,
+    "timeout": 600.0,
+    "retries": 2,
+    "app_title": "orcli",
+    "app_url": DEFAULT_APP_URL,
+}
+
+ENV_NAMES = {
+    "api_key": "OPENROUTER_API_KEY",
+    "base_url": "OPENROUTER_BASE_URL",
+    "model": "ORCLI_MODEL",
+    "timeout": "ORCLI_TIMEOUT",
+    "retries": "ORCLI_RETRIES",
+}
+
+# How each setting's text becomes a value; a failure names its source.
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "api_key": str,
+    "base_url": str,
+    "model": str,
+    "timeout": float,
+    "retries": int,
+    "app_title": str,
+    "app_url": str,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str | None
+    base_url: str
+    model: str
+    timeout: float
+    retries: int
+    app_title: str
+    app_url: str
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Keeps the key out of tracebacks and debug output.
+        shown = {k: getattr(self, k) for k in DEFAULTS if k != "api_key"}
+        return f"Settings(api_key={'<set>' if self.api_key else None}, {shown})"
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """Where the config file lives: $ORCLI_CONFIG, else the XDG config dir."""
+    if env.get("ORCLI_CONFIG"):
+        return Path(env["ORCLI_CONFIG"])
+    base = env.get("XDG_CONFIG_HOME") or str(home_dir(env) / ".config")
+    return Path(base) / "orcli" / "config.toml"
+
+
+def load_config_file(path: Path, warn: Callable[[str], None]) -> dict[str, Any]:
+    """Parse the TOML config file; a missing file is an empty config."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        values = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        known = ", ".join(DEFAULTS)
+        raise ConfigError(f"config file {path}: unknown key '{unknown[0]}' (known keys: {known})")
+    if "api_key" in values and _readable_by_others(path):
+        warn(f"orcli: warning: {path} holds api_key and other users can read it (chmod 600 it)")
+    return values
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def resolve_settings(
+    flags: Mapping[str, Any], env: Mapping[str, str], file_values: Mapping[str, Any], file: str
+) -> Settings:
+    """Merge flags > environment > config file > defaults into Settings."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, default in DEFAULTS.items():
+        value, source = _pick(key, flags, env, file_values, file)
+        values[key] = _parse(key, value, source) if value is not None else default
+        sources[key] = source if value is not None else "default"
+    values["base_url"] = values["base_url"].rstrip("/")
+    _check_ranges(values, sources)
+    return Settings(**values, sources=sources)
+
+
+def _pick(
+    key: str, flags: Mapping[str, Any], env: Mapping[str, str], file_values: Mapping[str, Any],
+    file: str,
+) -> tuple[Any, str]:
+    if flags.get(key) is not None:
+        return flags[key], "flag"
+    env_name = ENV_NAMES.get(key)
+    if env_name and env.get(env_name, "") != "":
+        return env[env_name], f"environment variable {env_name}"
+    if file_values.get(key) is not None:
+        return file_values[key], f"config file {file}"
+    return None, "default"
+
+
+def _parse(key: str, value: Any, source: str) -> Any:
+    parser = _PARSERS[key]
+    if parser is str and not isinstance(value, str):
+        raise ConfigError(f"{key} from {source} must be a string")
+    try:
+        return parser(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} from {source} is not a valid number: {value!r}") from None
+
+
+def _check_ranges(values: dict[str, Any], sources: Mapping[str, str]) -> None:
+    if not values["timeout"] > 0:
+        raise _bad_value(sources["timeout"], "--timeout/timeout must be more than 0 seconds")
+    if values["retries"] < 0:
+        raise _bad_value(sources["retries"], "--retries/retries must be 0 or more")
+    if not values["base_url"].startswith(("http://", "https://")):
+        raise _bad_value(sources["base_url"], "base URL must start with http:// or https://")
+
+
+def _bad_value(source: str, problem: str) -> OrcliError:
+    # A bad flag is a usage error (2); a bad environment or file value is configuration (3).
+    if source == "flag":
+        return UsageError(problem)
+    return ConfigError(f"{problem} (from {source})")
+
+
+def load_settings(
+    flags: Mapping[str, Any], env: Mapping[str, str], warn: Callable[[str], None]
+) -> Settings:
+    """Read the config file named by the environment and resolve the settings."""
+    path = config_path(env)
+    return resolve_settings(flags, env, load_config_file(path, warn), str(path))
+
+
+def home_dir(env: Mapping[str, str]) -> Path:
+    """The user's home, from the given environment rather than the process's."""
+    return Path(env.get("HOME") or os.path.expanduser("~"))

@@ -1,0 +1,144 @@
+"""Exit statuses and the errors that carry them.
+
+Every failure orcli reports is one of these exceptions; `__main__` turns them
+into a one-line message and an exit code in one place.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    CONFIG = 3
+    REFUSED = 4
+    PAYMENT = 5
+    RATE_LIMITED = 6
+    UPSTREAM = 7
+    GUARD = 8
+    INTERRUPTED = 130
+
+
+class OrcliError(Exception):
+    """An error the user should see as one line, with its exit status."""
+
+    status: ExitStatus = ExitStatus.INTERNAL
+
+    def __init__(self, message: str, status: ExitStatus | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class UsageError(OrcliError):
+    status = ExitStatus.USAGE
+
+
+class ConfigError(OrcliError):
+    status = ExitStatus.CONFIG
+
+
+class ApiError(OrcliError):
+    """The API answered with an error; `status` follows the HTTP status."""
+
+    status = ExitStatus.UPSTREAM
+
+    def __init__(
+        self,
+        message: str,
+        status: ExitStatus | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status)
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class UpstreamError(OrcliError):
+    """Network failure, bad body, cut stream: the far side is at fault."""
+
+    status = ExitStatus.UPSTREAM
+
+
+class GuardError(OrcliError):
+    """Refused locally before sending: budget or context length."""
+
+    status = ExitStatus.GUARD
+
+
+class UnknownModelError(OrcliError):
+    status = ExitStatus.REFUSED
+
+
+# HTTP status -> exit status, for errors the API answers with.
+_HTTP_EXIT = {
+    401: ExitStatus.CONFIG,
+    402: ExitStatus.PAYMENT,
+    408: ExitStatus.UPSTREAM,
+    429: ExitStatus.RATE_LIMITED,
+}
+
+
+def exit_status_for_http(http_status: int) -> ExitStatus:
+    """Which exit code an HTTP error status maps to (SPEC "Exit codes")."""
+    if http_status in _HTTP_EXIT:
+        return _HTTP_EXIT[http_status]
+    if 400 <= http_status < 500:
+        return ExitStatus.REFUSED
+    return ExitStatus.UPSTREAM
+
+
+def describe_api_error(error: object, http_status: int | None = None) -> str:
+    """One line from an OpenRouter error object: status, message, provider, raw."""
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    code = error.get("code")
+    status = http_status if http_status is not None else code
+    message = str(error.get("message") or "no message").strip()
+    head = f"HTTP {status}: {message}" if status not in (None, 200) else message
+    if http_status == 200:
+        head = f"error inside a 200 answer (code {code}): {message}"
+    return head + _describe_metadata(error.get("metadata"))
+
+
+def _describe_metadata(metadata: object) -> str:
+    if not isinstance(metadata, dict):
+        return ""
+    details = []
+    if metadata.get("provider_name"):
+        details.append(f"provider {metadata['provider_name']}")
+    if metadata.get("reasons"):
+        details.append("reasons: " + ", ".join(map(str, metadata["reasons"])))
+    raw = metadata.get("raw")
+    if raw:
+        text = raw if isinstance(raw, str) else str(raw)
+        details.append("raw: " + squeeze(text, 300))
+    return f" ({'; '.join(details)})" if details else ""
+
+
+def squeeze(text: str, limit: int) -> str:
+    # Keep error lines on one line and short, however big the server's text was.
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def error_from_body(http_status: int, body: bytes, content_type: str = "") -> OrcliError:
+    """The error for a non-2xx answer, from its JSON error body or its bare status."""
+    import json
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    status = exit_status_for_http(http_status)
+    if isinstance(payload, dict) and payload.get("error"):
+        return ApiError(describe_api_error(payload["error"], http_status), status, http_status)
+    kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
+    if not body.strip():
+        kind = "an empty body"
+    return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)

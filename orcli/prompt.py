@@ -1,0 +1,94 @@
+"""Build the conversation from prompt words, stdin, files and --messages.
+
+Pure: the caller reads the bytes; this module decodes, checks and assembles.
+Nothing is trimmed or dropped: what the user typed or piped is sent as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from orcli.errors import UsageError
+
+ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """One piece of input: where it came from (for error messages) and its bytes."""
+
+    label: str
+    data: bytes
+
+
+def decode_input(source: Source) -> str:
+    """Decode strict UTF-8, naming the source and byte offset when it is not."""
+    try:
+        return source.data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{source.label} is not valid UTF-8 (byte {exc.start}); nothing was sent"
+        ) from None
+
+
+def build_user_text(words: Sequence[str], pieces: Sequence[Source]) -> str | None:
+    """PROMPT words, then stdin and each file, joined by blank lines; None when empty."""
+    parts = [" ".join(words)] if words else []
+    parts += [decode_input(piece) for piece in pieces]
+    parts = [part for part in parts if part != ""]
+    return "\n\n".join(parts) if parts else None
+
+
+def build_messages(
+    words: Sequence[str],
+    pieces: Sequence[Source],
+    system: str | None = None,
+    conversation: Source | None = None,
+) -> list[dict]:
+    """The messages array: -s first, then --messages or the one user message."""
+    if conversation is not None:
+        if words or any(not p.label.startswith("stdin") for p in pieces):
+            raise UsageError("--messages replaces PROMPT, stdin and -f; give one or the other")
+        messages = parse_conversation(conversation)
+    else:
+        text = build_user_text(words, pieces)
+        if text is None:
+            raise UsageError(
+                "no prompt: give PROMPT words, pipe text on stdin, or use -f FILE / --messages"
+            )
+        messages = [{"role": "user", "content": text}]
+    if system is not None:
+        messages.insert(0, {"role": "system", "content": system})
+    return messages
+
+
+def parse_conversation(source: Source) -> list[dict]:
+    """Parse and check a --messages JSON array of {role, content} objects."""
+    text = decode_input(source)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source.label} is not valid JSON: {exc}") from None
+    if not isinstance(value, list) or not value:
+        raise UsageError(f"{source.label} must be a non-empty JSON array of messages")
+    for index, message in enumerate(value):
+        _check_message(message, f"{source.label} message {index}")
+    return value
+
+
+def _check_message(message: object, where: str) -> None:
+    if not isinstance(message, dict):
+        raise UsageError(f"{where} must be an object with role and content")
+    role = message.get("role")
+    if role not in ROLES:
+        raise UsageError(f"{where}: role must be one of {', '.join(sorted(ROLES))}")
+    content = message.get("content")
+    if content is None and role == "assistant" and message.get("tool_calls"):
+        return
+    if isinstance(content, str):
+        return
+    if isinstance(content, list) and all(isinstance(p, dict) and "type" in p for p in content):
+        return
+    raise UsageError(f"{where}: content must be a string or a list of parts with a type")

@@ -1,0 +1,294 @@
+"""A fake OpenRouter: a real HTTP server on 127.0.0.1, scripted per test.
+
+Each test queues the replies it expects (`server.reply(...)`); every request is
+recorded (method, path, headers, body). A reply left unused, or a request with
+no reply queued, fails the test at teardown, like gh's httpmock registry.
+Shapes follow OpenRouter's wire format: `gen-` ids, `provider`, `usage.cost`,
+`: OPENROUTER PROCESSING` comments, usage in the last chunk, errors in a 200.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PROCESSING = b": OPENROUTER PROCESSING\n\n"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    """One scripted answer. `writes` are sent one by one, flushed, for streams.
+
+    A write may be bytes, a float (pause, seconds) or a threading.Event (wait
+    for the test to set it). `framing` is "length", "chunked" or "close";
+    `cut` drops the connection before the body is complete.
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    writes: list[Any] = field(default_factory=list)
+    framing: str = "length"
+    cut: bool = False
+    path: str | None = None
+    sent: threading.Event = field(default_factory=threading.Event)
+
+
+class FakeOpenRouter:
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.replies: deque[Reply] = deque()
+        self.unscripted: list[str] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/v1"
+
+    def start(self) -> FakeOpenRouter:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, reply: Reply) -> Reply:
+        """Queue a reply for the next request (in order)."""
+        with self.lock:
+            self.replies.append(reply)
+        return reply
+
+    def json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None,
+             path: str | None = None) -> Reply:
+        body = json.dumps(obj).encode()
+        h = {"Content-Type": "application/json"} | (headers or {})
+        return self.reply(Reply(status, h, [body], path=path))
+
+    def raw(self, body: bytes, status: int = 200, content_type: str = "text/html") -> Reply:
+        return self.reply(Reply(status, {"Content-Type": content_type}, [body]))
+
+    def sse(self, writes: list[Any], framing: str = "chunked", cut: bool = False,
+            status: int = 200) -> Reply:
+        headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        return self.reply(Reply(status, headers, writes, framing=framing, cut=cut))
+
+    def next_reply(self, method: str, path: str) -> Reply | None:
+        with self.lock:
+            if not self.replies:
+                self.unscripted.append(f"{method} {path}")
+                return None
+            return self.replies.popleft()
+
+    def problems(self) -> list[str]:
+        """What the test scripted but never used, and what came unscripted."""
+        out = [f"unused reply: HTTP {r.status} {r.writes[:1]!r}" for r in self.replies]
+        return out + [f"unscripted request: {r}" for r in self.unscripted]
+
+
+def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            with fake.lock:
+                fake.requests.append(Recorded(method, self.path, headers, body))
+            reply = fake.next_reply(method, self.path)
+            if reply is None:
+                reply = Reply(500, {"Content-Type": "application/json"},
+                              [b'{"error":{"code":500,"message":"unscripted request"}}'])
+            try:
+                _send(self, reply)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away (Ctrl-C, head): that is the test's point
+            finally:
+                reply.sent.set()
+
+    return Handler
+
+
+def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    handler.send_response(reply.status)
+    for key, value in reply.headers.items():
+        handler.send_header(key, value)
+    if reply.framing == "length":
+        body = b"".join(w for w in reply.writes if isinstance(w, bytes))
+        handler.send_header("Content-Length", str(len(body) + (1 if reply.cut else 0)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    elif reply.framing == "chunked":
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        _write_pieces(handler, reply, lambda b: b"%x\r\n%s\r\n" % (len(b), b))
+        if not reply.cut:
+            handler.wfile.write(b"0\r\n\r\n")
+    else:
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        _write_pieces(handler, reply, lambda b: b)
+        handler.close_connection = True
+    handler.wfile.flush()
+    if reply.cut or reply.framing == "close":
+        handler.close_connection = True
+        handler.connection.shutdown(socket.SHUT_WR)
+
+
+def _write_pieces(handler: BaseHTTPRequestHandler, reply: Reply, frame: Any) -> None:
+    for piece in reply.writes:
+        if isinstance(piece, threading.Event):
+            piece.wait(10)
+        elif isinstance(piece, (int, float)):
+            time.sleep(piece)
+        elif piece:
+            handler.wfile.write(frame(piece))
+            handler.wfile.flush()
+
+
+# ---- OpenRouter's shapes -------------------------------------------------------
+
+DEFAULT_MODEL = "mistralai/devstral-2512"
+
+
+def usage(prompt: int = 3, completion: int = 7, cost: float = 0.0000152) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt, "completion_tokens": completion,
+        "total_tokens": prompt + completion, "cost": cost, "is_byok": False,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "cost_details": {"upstream_inference_cost": None,
+                         "upstream_inference_prompt_cost": 0.0000012,
+                         "upstream_inference_completions_cost": 0.000014},
+        "completion_tokens_details": {"reasoning_tokens": 0, "image_tokens": 0},
+    }
+
+
+def completion(text: str | None = "Hello!", model: str = DEFAULT_MODEL,
+               finish_reason: str = "stop", tool_calls: list[dict] | None = None,
+               reasoning: str | None = None, use: dict | None = None) -> dict[str, Any]:
+    """A non-streamed chat completion as OpenRouter sends it."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None,
+                               "reasoning": reasoning}
+    if tool_calls is not None:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": "gen-1764118800-AbCdEfGhIjKlMnOpQrSt", "provider": "Mistral", "model": model,
+        "object": "chat.completion", "created": 1764118800,
+        "choices": [{"logprobs": None, "finish_reason": finish_reason,
+                     "native_finish_reason": finish_reason, "index": 0, "message": message}],
+        "usage": use if use is not None else usage(),
+    }
+
+
+def tool_call(name: str, arguments: str, call_id: str = "call_abc123") -> dict[str, Any]:
+    return {"id": call_id, "index": 0, "type": "function",
+            "function": {"name": name, "arguments": arguments}}
+
+
+def error_body(code: int | str | None, message: str, metadata: dict | None = None) -> dict:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if metadata is not None:
+        error["metadata"] = metadata
+    return {"error": error}
+
+
+# Error bodies as OpenRouter really sends them (see its errors page and client issues).
+ERR_401_USER = error_body(401, "User not found.")
+ERR_401_COOKIE = error_body(401, "No cookie auth credentials found")
+ERR_402 = error_body(
+    402, "This request requires more credits, or fewer max_tokens. You requested up to 65536 "
+    "tokens, but can only afford 1234. To increase, visit https://openrouter.ai/settings/credits "
+    "and upgrade to a paid account")
+ERR_403_MODERATION = error_body(403, "mistralai/devstral-2512 requires moderation on OpenAI. "
+                                "Your input was flagged for \"harassment\".", {
+                                    "reasons": ["harassment"],
+                                    "flagged_input": "some flagged te...",
+                                    "provider_name": "OpenAI", "model_slug": DEFAULT_MODEL})
+ERR_400_MODEL = error_body(400, "nosuch/model is not a valid model ID")
+ERR_429 = error_body(429, "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock "
+                     "1000 free model requests per day",
+                     {"headers": {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0"}})
+ERR_502_PROVIDER = error_body(502, "Provider returned error", {
+    "raw": "{\"error\":{\"message\":\"upstream overloaded\"}}", "provider_name": "Mistral"})
+ERR_200 = {"error": {"code": 502, "message": "Provider returned error",
+                     "metadata": {"raw": "upstream connect error", "provider_name": "Mistral"}},
+           "user_id": "user_2abc"}
+
+
+def chunk(content: str | None = None, finish_reason: str | None = None,
+          reasoning: str | None = None, tool_calls: list[dict] | None = None,
+          role: bool = False) -> dict[str, Any]:
+    """One chat.completion.chunk."""
+    delta: dict[str, Any] = {}
+    if role:
+        delta["role"] = "assistant"
+    if content is not None:
+        delta["content"] = content
+    if reasoning is not None:
+        delta["reasoning"] = reasoning
+    if tool_calls is not None:
+        delta["tool_calls"] = tool_calls
+    return {"id": "gen-1764118800-AbCdEfGhIjKlMnOpQrSt", "provider": "Mistral",
+            "model": DEFAULT_MODEL, "object": "chat.completion.chunk", "created": 1764118800,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                         "native_finish_reason": finish_reason, "logprobs": None}]}
+
+
+def usage_chunk(shape: str = "empty-choices", **kw: Any) -> dict[str, Any]:
+    """The last chunk: usage with `choices: []` (docs) or one empty delta (captures)."""
+    base = chunk()
+    base["choices"] = [] if shape == "empty-choices" else [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop",
+         "native_finish_reason": "stop", "logprobs": None}]
+    base["usage"] = usage(**kw)
+    return base
+
+
+def data(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+def stream_of(pieces: list[str], usage_shape: str = "empty-choices",
+              finish: str = "stop") -> list[bytes]:
+    """A whole OpenRouter stream: processing comments, content chunks, finish, usage, DONE."""
+    out = [PROCESSING, data(chunk("", role=True))]
+    for i, piece in enumerate(pieces):
+        out.append(data(chunk(piece)))
+        if i == 0:
+            out.append(PROCESSING)
+    out.append(data(chunk("", finish_reason=finish)))
+    out.append(data(usage_chunk(usage_shape)))
+    out.append(DONE)
+    return out
