@@ -1,0 +1,351 @@
+"""Turn an OpenRouter chat-completion SSE byte stream into typed events.
+
+Pure: no sockets, no requests. Feed `iter_events` the raw chunks as they come
+off the connection, split at any byte, and it yields, in this order:
+Content/Reasoning pieces as they arrive, then at `[DONE]` every ToolCall (in
+index order), at most one Usage and exactly one Done.
+
+Failures raise `UpstreamError` (exit 7): a stream cut before `[DONE]`, data
+that is not JSON, bytes that are not UTF-8, or an `error` object sent inside
+the stream (a `StreamError`, raised after the events before it were yielded,
+so the caller can keep what it already printed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeAlias
+
+from orcli.errors import UpstreamError
+
+DONE = "[DONE]"
+SNIPPET_CHARS = 200
+# A guard against a server that never sends a newline; generous because a
+# single chunk may carry a whole generated image as a data URL.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: object  # parsed JSON; the raw string when it does not parse
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    finish_reason: str | None
+    id: str | None
+    model: str | None
+
+
+Event: TypeAlias = Content | Reasoning | ToolCall | Usage | Done
+ErrorFactory: TypeAlias = Callable[[dict[str, Any]], Exception]
+
+
+class StreamError(UpstreamError):
+    """An `error` object sent inside the stream; exit 7, with its parts kept for the caller."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(format_stream_error(error))
+        self.error = error
+        self.code: object = error.get("code")
+        self.error_message = _one_line(str(error.get("message") or "error inside the stream"))
+        metadata = error.get("metadata")
+        self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
+
+    @property
+    def numeric_code(self) -> int | None:
+        """The code as an int when it is one (502 or "502"), else None."""
+        if isinstance(self.code, int) and not isinstance(self.code, bool):
+            return self.code
+        if isinstance(self.code, str) and self.code.isdigit():
+            return int(self.code)
+        return None
+
+
+def format_stream_error(error: dict[str, Any]) -> str:
+    """One line: `<message> (code <code>, <metadata.raw>, provider <name>)`."""
+    message = _snippet(str(error.get("message") or "error inside the stream"))
+    metadata = error.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    parts = []
+    if error.get("code") not in (None, ""):
+        parts.append(f"code {error['code']}")
+    raw = metadata.get("raw")
+    if raw not in (None, ""):
+        parts.append(_snippet(raw if isinstance(raw, str) else json.dumps(raw)))
+    if metadata.get("provider_name"):
+        parts.append(f"provider {metadata['provider_name']}")
+    return f"{message} ({', '.join(parts)})" if parts else message
+
+
+def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -> Iterator[Event]:
+    """Yield the events of a chat-completion stream; `on_error` builds what an `error` raises."""
+    state = _StreamState()
+    for payload in iter_data(chunks):
+        yield from state.feed(_parse_chunk(payload), on_error)
+    yield from state.finish()
+
+
+def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Yield each SSE event's data, stopping at [DONE]; raise UpstreamError if it never comes."""
+    data: list[str] = []
+    for line in _iter_lines(chunks):
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        if line[0] == ":":  # comment, e.g. ": OPENROUTER PROCESSING"
+            continue
+        name, _, value = line.partition(":")
+        if name != "data":  # event:, id:, retry: carry nothing orcli uses
+            continue
+        if value[:1] == " ":
+            value = value[1:]
+        if value == DONE and not data:
+            return  # no need to wait for the blank line, or for the socket to close
+        data.append(value)
+    if data:
+        # The last event lacks its blank line; still show it, as it may be an error.
+        yield "\n".join(data)
+    raise UpstreamError("stream ended before [DONE]: the answer may be incomplete")
+
+
+def _iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Yield decoded lines without their endings; a last unterminated line comes at the end."""
+    tail: list[bytes] = []  # pieces of the line still waiting for its newline
+    tail_size = 0
+    for chunk in chunks:
+        lines = chunk.split(b"\n")
+        if len(lines) == 1:
+            if chunk:
+                tail.append(chunk)
+                tail_size += len(chunk)
+                if tail_size > MAX_LINE_BYTES:
+                    raise UpstreamError("stream sent a line longer than 64 MiB")
+            continue
+        if tail:
+            tail.append(lines[0])
+            lines[0] = b"".join(tail)
+        last = lines.pop()
+        tail, tail_size = ([last], len(last)) if last else ([], 0)
+        for line in lines:
+            yield _decode(line)
+    if tail:
+        yield _decode(b"".join(tail))
+
+
+def _decode(line: bytes) -> str:
+    # Decoding whole lines only: a multi-byte character split across chunks
+    # is joined again before it is decoded.
+    if line[-1:] == b"\r":
+        line = line[:-1]
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UpstreamError("stream sent bytes that are not valid UTF-8") from None
+
+
+def _parse_chunk(payload: str) -> dict[str, Any]:
+    try:
+        chunk = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise UpstreamError(f"stream sent data that is not JSON: {_snippet(payload)}") from None
+    if not isinstance(chunk, dict):
+        raise UpstreamError(f"stream sent JSON that is not an object: {_snippet(payload)}")
+    return chunk
+
+
+@dataclass(slots=True)
+class _CallParts:
+    """One tool call being put together from its fragments."""
+
+    index: int
+    id: str = ""
+    name: str = ""
+    pieces: list[str] = field(default_factory=list)
+
+    def absorb(self, fragment: dict[str, Any]) -> None:
+        if not self.id and isinstance(fragment.get("id"), str):
+            self.id = fragment["id"]
+        function = fragment.get("function")
+        if not isinstance(function, dict):
+            return
+        # Some providers repeat the name in every fragment: keep the first.
+        if not self.name and isinstance(function.get("name"), str):
+            self.name = function["name"]
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            self.pieces.append(arguments)
+        elif arguments is not None:
+            self.pieces.append(json.dumps(arguments))
+
+    def to_event(self) -> ToolCall:
+        return ToolCall(self.id, self.name, _parse_arguments("".join(self.pieces)))
+
+
+class _StreamState:
+    """What the stream has said besides text: tool calls, usage, finish reason, ids."""
+
+    def __init__(self) -> None:
+        self.calls: list[_CallParts] = []
+        self.by_index: dict[int, _CallParts] = {}
+        self.usage: Usage | None = None
+        self.finish_reason: str | None = None
+        self.id: str | None = None
+        self.model: str | None = None
+
+    def feed(self, chunk: dict[str, Any], on_error: ErrorFactory) -> Iterator[Event]:
+        """Yield the text events of one chunk and remember the rest."""
+        self._note_ids(chunk)
+        delta, finish_reason = _first_choice(chunk)
+        reasoning = _reasoning_text(delta)
+        if reasoning:
+            yield Reasoning(reasoning)
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            yield Content(content)
+        tool_calls = delta.get("tool_calls")
+        if isinstance(tool_calls, list):
+            self._collect(tool_calls)
+        if finish_reason:
+            self.finish_reason = finish_reason
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = _parse_usage(chunk["usage"])
+        error = chunk.get("error")
+        if error is not None:
+            raise on_error(error if isinstance(error, dict) else {"message": str(error)})
+
+    def finish(self) -> Iterator[Event]:
+        """Yield what is only complete at [DONE]: tool calls, usage, then Done."""
+        for call in sorted(self.calls, key=lambda call: call.index):
+            yield call.to_event()
+        if self.usage is not None:
+            yield self.usage
+        yield Done(self.finish_reason, self.id, self.model)
+
+    def _note_ids(self, chunk: dict[str, Any]) -> None:
+        if isinstance(chunk.get("id"), str) and chunk["id"]:
+            self.id = chunk["id"]
+        if isinstance(chunk.get("model"), str) and chunk["model"]:
+            self.model = chunk["model"]
+
+    def _collect(self, fragments: list[Any]) -> None:
+        for position, fragment in enumerate(fragments):
+            if not isinstance(fragment, dict):
+                continue
+            index = fragment.get("index")
+            if not isinstance(index, int):
+                index = position  # some providers leave the index out
+            call = self.by_index.get(index)
+            new_id = fragment.get("id")
+            # A different id at a known index is a new call, not a continuation.
+            if call is None or (new_id and call.id and new_id != call.id):
+                call = _CallParts(index)
+                self.calls.append(call)
+                self.by_index[index] = call
+            call.absorb(fragment)
+
+
+def _first_choice(chunk: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return {}, None
+    delta = choices[0].get("delta")
+    finish_reason = choices[0].get("finish_reason")
+    return (
+        delta if isinstance(delta, dict) else {},
+        finish_reason if isinstance(finish_reason, str) else None,
+    )
+
+
+def _reasoning_text(delta: dict[str, Any]) -> str:
+    # `reasoning` and `reasoning_details` usually repeat the same text: use one.
+    reasoning = delta.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        return reasoning
+    details = delta.get("reasoning_details")
+    if not isinstance(details, list):
+        return ""
+    return "".join(_detail_text(detail) for detail in details)
+
+
+def _detail_text(detail: object) -> str:
+    if not isinstance(detail, dict):
+        return ""
+    key = {"reasoning.text": "text", "reasoning.summary": "summary"}.get(detail.get("type"))
+    value = detail.get(key) if key else None  # reasoning.encrypted has nothing to show
+    return value if isinstance(value, str) else ""
+
+
+def _parse_arguments(text: str) -> object:
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _parse_usage(usage: dict[str, Any]) -> Usage:
+    return Usage(
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+        cost=_cost(usage.get("cost")),
+        raw=usage,
+    )
+
+
+def _count(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return 0
+
+
+def _cost(value: object) -> Decimal | None:
+    # str() of a float is its shortest round-tripping form, so 0.0000152
+    # becomes Decimal("0.0000152"), not the binary float's long expansion.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        cost = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _snippet(text: str) -> str:
+    """At most SNIPPET_CHARS of `text` on one line, so a huge payload never floods stderr."""
+    short = _one_line(text[: SNIPPET_CHARS * 2])
+    if len(short) > SNIPPET_CHARS or len(text) > SNIPPET_CHARS * 2:
+        return short[:SNIPPET_CHARS] + "..."
+    return short
