@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from orcli.pricing import format_usd
 from orcli.streams import Streams
 
 
@@ -35,12 +36,6 @@ def parse_arguments(text: object) -> object:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
-
-
-def format_usd(cost: Decimal) -> str:
-    """Dollars without float noise or exponent: $0.0000152, $2.4."""
-    text = format(cost.normalize(), "f")
-    return "$" + text
 
 
 def usage_line(
