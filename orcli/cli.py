@@ -169,3 +169,99 @@ def chat_command(
         settings_flags=settings_flags(model, base_url, timeout, retries), debug=debug,
     )
     return run_chat(opts, ctx.obj)
+
+
+@app.command("models", epilog="Examples: orcli models mistral --sort price  |  "
+             "orcli models --supports tools --max-price 1 | cut -f1  |  "
+             "orcli models show mistralai/devstral-2512")
+def models_command(
+    ctx: typer.Context,
+    search: Annotated[Optional[list[str]], typer.Argument(
+        help="Text to find in model ids and names; or `show ID` for one model's details.",
+        show_default=False)] = None,
+    max_price: Annotated[Optional[str], typer.Option(
+        "--max-price", help="Most USD per 1M input tokens.")] = None,
+    min_context: Annotated[Optional[int], typer.Option(
+        "--min-context", help="Least context length, tokens.", min=0)] = None,
+    supports: Annotated[Optional[list[str]], typer.Option(
+        "--supports", help="Supported parameter, e.g. tools (repeatable).",
+        show_default=False)] = None,
+    free: Annotated[bool, typer.Option("--free", help="Only models that cost nothing.")] = False,
+    modality: Annotated[Optional[str], typer.Option(
+        "--modality", help="Input modality, e.g. image.")] = None,
+    sort: Annotated[str, typer.Option(
+        "--sort", help="id, price, context or created.")] = "id",
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", help="Show at most N models.", min=0)] = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="The API's model objects as a JSON array.")] = False,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Fetch the catalog again, ignoring the cache.")] = False,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    debug: DebugOpt = False,
+) -> int:
+    """List OpenRouter's models (cached for an hour); `models show ID` for one."""
+    from orcli.commands.models import ModelsOptions, run_models
+
+    words = list(search or [])
+    show_id = None
+    if words[:1] == ["show"]:
+        if len(words) != 2:
+            raise UsageError("usage: orcli models show MODEL_ID")
+        show_id, words = words[1], []
+    opts = ModelsOptions(
+        search=" ".join(words) or None, show_id=show_id,
+        max_price=parse_usd(max_price, "--max-price"), min_context=min_context,
+        supports=supports or (), free=free, modality=modality, sort=sort, reverse=reverse,
+        limit=limit, json_out=json_out, refresh=refresh,
+        settings_flags=settings_flags(None, base_url, timeout, retries), debug=debug,
+    )
+    return run_models(opts, ctx.obj)
+
+
+@app.command("price", epilog="Examples: git diff | orcli price 'review this'  |  "
+             "orcli price -f book.txt --output-tokens 2000 --compare openai/gpt-4o  |  "
+             "orcli price --input-tokens 1000000 --json")
+def price_command(
+    ctx: typer.Context,
+    text: Annotated[Optional[list[str]], typer.Argument(
+        help="Prompt words; piped stdin and -f files are added as for chat.",
+        show_default=False)] = None,
+    file: Annotated[Optional[list[str]], typer.Option(
+        "-f", "--file", help="Add this file's text (repeatable).", show_default=False)] = None,
+    messages: Annotated[Optional[str], typer.Option(
+        "--messages", help="JSON array of {role, content} messages ('-' for stdin).")] = None,
+    system: Annotated[Optional[str], typer.Option(
+        "-s", "--system", help="System message.")] = None,
+    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin.")] = False,
+    input_tokens: Annotated[Optional[int], typer.Option(
+        "--input-tokens", help="Price this many input tokens instead of counting text.",
+        min=0)] = None,
+    output_tokens: Annotated[int, typer.Option(
+        "--output-tokens", help="Output tokens to add to the estimate.", min=0)] = 0,
+    model: ModelOpt = None,
+    compare: Annotated[Optional[list[str]], typer.Option(
+        "--compare", help="Also price for this model (repeatable); cheapest first.",
+        show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per model, one per line.")] = False,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="Fetch the catalog again, ignoring the cache.")] = False,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    debug: DebugOpt = False,
+) -> int:
+    """Say what a prompt would cost, before sending it (exact tokens for Mistral models)."""
+    from orcli.commands.price import PriceOptions, run_price
+
+    opts = PriceOptions(
+        words=text or (), files=file or (), messages_path=messages, system=system,
+        no_stdin=no_stdin, input_tokens=input_tokens, output_tokens=output_tokens,
+        compare=compare or (), json_out=json_out, refresh=refresh,
+        settings_flags=settings_flags(model, base_url, timeout, retries), debug=debug,
+    )
+    return run_price(opts, ctx.obj)
