@@ -58,7 +58,8 @@ class FakeOpenRouter:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -292,3 +293,108 @@ def stream_of(pieces: list[str], usage_shape: str = "empty-choices",
     out.append(data(usage_chunk(usage_shape)))
     out.append(DONE)
     return out
+
+
+def ignore_client_resets(fake: FakeOpenRouter) -> None:
+    """Keep socketserver from printing a traceback when a client resets its connection.
+
+    A client killed mid-stream (SIGINT, `| head`) resets the socket; the handler
+    then fails reading the next request. That is the test's point, not a fault.
+    """
+    import sys
+
+    default = fake.server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            default(request, client_address)
+
+    fake.server.handle_error = handle_error  # type: ignore[method-assign]
+
+
+# ---- faults below HTTP, for tests/test_reliability.py ----------------------------
+
+class RawFaultServer:
+    """A TCP server on 127.0.0.1 that misbehaves below HTTP, one scripted act per connection.
+
+    Acts, used in order: "reset" (read the request, then send a TCP RST), "close"
+    (read the request, then close without a word), "silent" (read the request and
+    say nothing until `release` is set), or bytes (sent as the whole raw answer,
+    then close). A connection with no act left, or an act left unused, fails
+    the test at teardown, as with FakeOpenRouter.
+    """
+
+    def __init__(self, *acts: str | bytes) -> None:
+        self.acts: deque[str | bytes] = deque(acts)
+        self.connections = 0
+        self.unscripted = 0
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/v1"
+
+    def start(self) -> RawFaultServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.sock.close()
+
+    def problems(self) -> list[str]:
+        out = [f"unused act: {act!r}" for act in self.acts]
+        return out + [f"{self.unscripted} unscripted connection(s)"] if self.unscripted else out
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # stopped
+            with self.lock:
+                self.connections += 1
+                act = self.acts.popleft() if self.acts else None
+                self.unscripted += act is None
+            threading.Thread(target=self._perform, args=(conn, act), daemon=True).start()
+
+    def _perform(self, conn: socket.socket, act: str | bytes | None) -> None:
+        import struct
+
+        with conn:
+            _read_request(conn)
+            if act == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif act == "silent":
+                self.release.wait(10)
+            elif isinstance(act, bytes):
+                conn.sendall(act)
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """Read one HTTP request (headers and a Content-Length body) off a raw socket."""
+    data = b""
+    conn.settimeout(5)
+    try:
+        while b"\r\n\r\n" not in data:
+            piece = conn.recv(65536)
+            if not piece:
+                return data
+            data += piece
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            piece = conn.recv(65536)
+            if not piece:
+                break
+            body += piece
+    except OSError:
+        pass
+    return data
