@@ -1,0 +1,301 @@
+"""Tekken token counts, checked against mistral-common's own tokenizer."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import mistral_common
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mistral_common.protocol.instruct.request import ChatCompletionRequest
+from mistral_common.tokens.tokenizers.base import SpecialTokens
+from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+from orcli import tokens
+from orcli.tokens import TokenCount, count_prompt, count_text, uses_tekken
+
+DATA_FILE = Path(tokens.__file__).parent / "data" / "tekken_240911.bin.gz"
+DATA_SHA256 = "57ab366f0b8e42481fb5006a7123b5c06c6deafc38a7a446dfe1ed23de743314"
+SOURCE_JSON = Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
+DEVSTRAL = "mistralai/devstral-2512"
+
+CODE = 'def greet(name: str) -> str:\n    """Hi."""\n\treturn f"Hello, {name}!"  # note   \n'
+PROSE = "The quick brown fox: naïve café, Straße; l'été «déjà vu»... It's 3.14 o'clock!"
+JSON_TEXT = json.dumps({"id": 42, "tags": ["a", "b"], "nested": {"ok": True, "r": 0.5}}, indent=2)
+CJK = "中文分词测试。日本語のテキスト、カタカナ。한국어 문장입니다."
+EMOJI = "👍🏽 👨‍👩‍👧‍👦 🇫🇷 ✨ flag⚑"
+ODD_SPACE = "line\u2028sep\u2029para\u00a0nbsp\u3000wide\x0bvt\x0cff\r\ncrlf\x1c\x1fend"
+LONG_SPACE = "start" + " " * 5000 + "\n" * 300 + "\t" * 777 + "end"
+# Runs over 100,000 characters: counted by the path that keeps tiktoken's regex off them.
+HUGE_RUN = "x." + " \t" * 60_000 + "\n" + " " * 130_000 + "y\u2028" + "\u3000" * 100_001
+SURROGATE = "lone \ud800 surrogate"
+
+SAMPLES = [
+    "", "a", " ", CODE, PROSE, JSON_TEXT, CJK, EMOJI, ODD_SPACE, LONG_SPACE, HUGE_RUN, SURROGATE,
+    CODE + PROSE + JSON_TEXT + CJK + EMOJI + ODD_SPACE,
+]
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "read_file",
+            "description": "Read a file — UTF-8 only.",
+            "parameters": {
+                "type": "object",
+                "properties": {"path": {"type": "string", "description": "Chemin, ex. src/中.py"}},
+                "required": ["path"],
+            },
+            "strict": True,
+        },
+    },
+    {"type": "function", "function": {"name": "list_dir", "parameters": {"type": "object"}}},
+    {"type": "function", "function": {"name": "noop", "description": None}},
+]
+
+
+def call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def user(content: Any) -> dict[str, Any]:
+    return {"role": "user", "content": content}
+
+
+def assistant(content: Any, *calls: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = list(calls)
+    return message
+
+
+def system(content: Any, role: str = "system") -> dict[str, Any]:
+    return {"role": role, "content": content}
+
+
+def tool(call_id: str, content: Any) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
+
+
+def text_parts(*texts: str) -> list[dict[str, str]]:
+    return [{"type": "text", "text": text} for text in texts]
+
+
+CONVERSATIONS: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]] | None]] = {
+    "one user message": ([user(PROSE)], None),
+    "system then user": ([system(CODE), user(JSON_TEXT)], None),
+    "several turns": (
+        [system(PROSE), user(CODE), assistant(CJK), user(EMOJI), assistant(JSON_TEXT), user("ok")],
+        None,
+    ),
+    "back-to-back users and assistants": (
+        [user("one"), user(""), user("two"), assistant("a"), assistant("b"), user(PROSE)],
+        None,
+    ),
+    "system mid-way and developer role": (
+        [system("1"), user("hi"), assistant("yo"), user("x"), system(CJK, "developer"), user("y")],
+        None,
+    ),
+    "content as text parts": (
+        [system(text_parts("rule 1", "rule 2")), user(text_parts(CODE, "", PROSE)), user("more")],
+        None,
+    ),
+    "assistant trailing spaces": ([user("q"), assistant("answer   \n  "), user("q2")], None),
+    "tools, calls and results": (
+        [
+            system("Use tools."),
+            user("Read two files."),
+            assistant(
+                "Reading both.  ",
+                call("call00001", "read_file", '{"path":  "src/中文.py"}'),
+                call("call00002", "list_dir", ""),
+            ),
+            tool("call00002", "a.py\nb.py"),
+            tool("call00001", text_parts(CODE, JSON_TEXT)),
+            assistant(None, call("call00003", "noop", {"ünïcode": ["✓", 1.5, None]})),
+            tool("call00003", "not json {"),
+            assistant("Done."),
+            user("Thanks"),
+        ],
+        TOOLS,
+    ),
+    "tool call with non-JSON arguments": (
+        [user("x"), assistant(None, call("call00004", "noop", "plain")), tool("call00004", "")],
+        TOOLS,
+    ),
+    "tools but only a system message": ([system("alone")], TOOLS),
+    "empty tool list": ([user("x")], []),
+    "mixed scripts and odd spaces": (
+        [system(ODD_SPACE), user(CJK + EMOJI + LONG_SPACE), assistant(SURROGATE), user(ODD_SPACE)],
+        None,
+    ),
+    "whitespace runs over 100,000 characters": ([system(HUGE_RUN), user("x" + HUGE_RUN)], None),
+}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> MistralTokenizer:
+    """mistral-common's tokenizer: tekken_240911's vocabulary with template version v13."""
+    data = json.loads(SOURCE_JSON.read_text(encoding="utf-8"))
+    data["config"]["version"] = "v13"
+    data.pop("image", None)  # text only: orcli calls any image an estimate
+    # Files for v13 must list their control tokens; which ids they get changes no count.
+    data["special_tokens"] = [
+        {"rank": rank, "token_str": token.value, "is_control": True}
+        for rank, token in enumerate(SpecialTokens)
+    ]
+    path = tmp_path_factory.mktemp("tekken") / "tekken_240911_v13.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return MistralTokenizer.from_file(str(path))
+
+
+def reference_text_count(reference: MistralTokenizer, text: str) -> int:
+    return len(reference.instruct_tokenizer.tokenizer.encode(text, bos=False, eos=False))
+
+
+def reference_chat_count(
+    reference: MistralTokenizer,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    **options: Any,
+) -> int:
+    request = ChatCompletionRequest.from_openai(messages, tools, **options)
+    return len(reference.encode_chat_completion(request).tokens)
+
+
+def test_data_file_is_the_pinned_one() -> None:
+    assert hashlib.sha256(DATA_FILE.read_bytes()).hexdigest() == DATA_SHA256
+
+
+def test_data_file_holds_mistral_commons_vocabulary_and_pattern() -> None:
+    source = json.loads(SOURCE_JSON.read_text(encoding="utf-8"))
+    encoding, pattern = tokens._tekken()
+    assert pattern == source["config"]["pattern"]
+    assert encoding.n_vocab == 130_072 == (
+        source["config"]["default_vocab_size"] - source["config"]["default_num_special_tokens"]
+    )
+    for entry in source["vocab"][: encoding.n_vocab]:
+        token = base64.b64decode(entry["token_bytes"])
+        assert encoding.decode_single_token_bytes(entry["rank"]) == token
+
+
+@pytest.mark.parametrize("text", SAMPLES, ids=range(len(SAMPLES)))
+def test_count_text_matches_mistral_common(reference: MistralTokenizer, text: str) -> None:
+    assert count_text(text) == reference_text_count(reference, text)
+
+
+TRICKY = st.sampled_from(list("aZé中😀1٣.,!/'-_ \t\n\r\x0b\u2028\u2029\u3000\xa0\x1c\u0301\ufeff"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(TRICKY | st.characters(), max_size=80))
+def test_count_text_matches_mistral_common_on_any_text(reference: MistralTokenizer, text: str):
+    assert count_text(text) == reference_text_count(reference, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(TRICKY, max_size=120))
+def test_long_run_path_matches_mistral_common(reference: MistralTokenizer, text: str) -> None:
+    # With the threshold at 4, most of these texts take the long-run path: the cuts it
+    # makes and its piece-by-piece encoding must not change any count.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tokens, "_LONG_RUN", 4)
+        assert count_text(text) == reference_text_count(reference, text)
+
+
+def test_a_million_whitespace_characters_do_not_crash(reference: MistralTokenizer) -> None:
+    # The largest run mistral-common can still count, and the same structure beyond it.
+    assert count_text(" " * 960_000) == reference_text_count(reference, " " * 960_000) == 15_000
+    assert count_text(" " * 1_000_000) == 15_625
+    for run in (" " * 1_200_000, "\t" * 1_000_000, "\u2028" * 1_000_000, " \n" * 700_000):
+        assert 0 < count_text("word" + run + "word") <= len(run) * 2 + 2
+    counted = count_prompt(DEVSTRAL, [user(" " * 1_000_000)])
+    assert counted == TokenCount(1 + 2 + 15_625, exact=True)
+
+
+@pytest.mark.parametrize("name", list(CONVERSATIONS))
+def test_chat_template_matches_mistral_common(reference: MistralTokenizer, name: str) -> None:
+    messages, tools = CONVERSATIONS[name]
+    expected = reference_chat_count(reference, messages, tools)
+    assert count_prompt(DEVSTRAL, messages, tools) == TokenCount(expected, exact=True)
+
+
+def test_prefix_assistant_message_has_no_end_token(reference: MistralTokenizer) -> None:
+    messages = [user("Write a haiku"), assistant("Autumn  ")]
+    expected = reference_chat_count(reference, messages, None, continue_final_message=True)
+    prefixed = [messages[0], {**messages[1], "prefix": True}]
+    assert count_prompt(DEVSTRAL, prefixed) == TokenCount(expected, exact=True)
+
+
+def test_template_rule_on_a_small_conversation() -> None:
+    # <s> [SYSTEM_PROMPT] Be [/SYSTEM_PROMPT] [INST] hi [/INST] yo </s> [INST] ok [/INST]
+    messages = [system("Be"), user("hi"), assistant("yo"), user("ok")]
+    assert count_prompt(DEVSTRAL, messages).tokens == 1 + (2 + 1) + (2 + 1) + (1 + 1) + (2 + 1)
+
+
+def test_image_part_makes_the_count_an_estimate() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    with_image = count_prompt(DEVSTRAL, [user([*text_parts("What is this?"), image])])
+    text_only = count_prompt(DEVSTRAL, [user(text_parts("What is this?"))])
+    assert with_image == TokenCount(text_only.tokens, exact=False)
+    assert text_only.exact
+
+
+def test_unknown_role_makes_the_count_an_estimate() -> None:
+    assert not count_prompt(DEVSTRAL, [{"role": "narrator", "content": "x"}, user("y")]).exact
+
+
+def test_other_models_get_the_same_count_labelled_an_estimate() -> None:
+    messages, tools = CONVERSATIONS["tools, calls and results"]
+    exact = count_prompt(DEVSTRAL, messages, tools)
+    for model in ("openai/gpt-4o", "anthropic/claude-sonnet-4", "mistralai/mistral-nemo"):
+        assert count_prompt(model, messages, tools) == TokenCount(exact.tokens, exact=False)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("mistralai/devstral-2512", True),
+        ("mistralai/devstral-2512:free", True),
+        ("mistralai/devstral-2512:online", False),  # web results added to the prompt
+        ("mistralai/devstral-small", False),
+        ("mistralai/mistral-nemo", False),
+        ("openai/gpt-4o", False),
+        ("", False),
+    ],
+)
+def test_uses_tekken(model: str, expected: bool) -> None:
+    assert uses_tekken(model) is expected
+
+
+def test_importing_reads_no_data_and_loads_no_tiktoken() -> None:
+    script = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: event == 'open' and opened.append(str(args[0])))\n"
+        "import orcli.tokens\n"
+        "assert 'tiktoken' not in sys.modules, 'tiktoken imported'\n"
+        "assert 'regex' not in sys.modules, 'regex imported'\n"
+        "assert not [p for p in opened if 'tekken' in p], opened\n"
+        "assert orcli.tokens._tekken.cache_info().currsize == 0\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_counting_a_megabyte_takes_well_under_a_second() -> None:
+    tokens._tekken()  # loading the vocabulary (about 0.15 s) is timed apart
+    text = ((PROSE + "\n" + CODE + JSON_TEXT + CJK + EMOJI) * 4000)[:1_000_000]
+    started = time.perf_counter()
+    counted = count_text(text)
+    elapsed = time.perf_counter() - started
+    assert counted > 100_000
+    assert elapsed < 1.0, f"{elapsed:.2f} s for 1 MB"
