@@ -1,23 +1,236 @@
-"""Checks made before anything is sent: the --max-cost budget and the context length."""
+"""Checks made before anything is sent: the --max-cost budget and the context length.
+
+Counting tokens loads tiktoken and Tekken's vocabulary (about 0.15 s), so it is done
+only when a guard needs the number. A cheap upper bound settles most cases first:
+every Tekken token stands for at least one byte of text, so a text of B UTF-8 bytes
+is at most B tokens, and the chat template adds a few tokens per message (see
+`orcli.tokens`). Labelled estimates for other models use the same Tekken count, so
+the bound holds for them too. When the bound already fits the context (and the
+budget), the real count cannot exceed it and is never computed: `echo hi | orcli chat`
+does not load the vocabulary.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
+from orcli.catalog import cache_dir_from_env, cached_catalog, known_context_length, model_prices
 from orcli.config import Settings
+from orcli.errors import GuardError, UsageError
+from orcli.pricing import (
+    BUILTIN_MODELS,
+    ModelPrices,
+    VariablePriceError,
+    cost,
+    format_usd,
+    max_output_within_budget,
+    prices_from_model,
+    worst_case_cost,
+)
 from orcli.streams import Streams
+
+if TYPE_CHECKING:
+    from orcli.tokens import TokenCount
+
+# Tokens the template may add per message, above the bytes of its text: Tekken's is
+# at most 2 (a wrapper pair) plus 2 bytes where merged texts are joined. Kept generous
+# on purpose; the bound only has to be an upper bound.
+_TEMPLATE_ALLOWANCE = 8
+
+
+@dataclass
+class PromptSize:
+    """The input's token count, counted at most once, and a cheap bound that needs no count."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    _counted: TokenCount | None = field(default=None, init=False, repr=False)
+
+    def count(self) -> TokenCount:
+        """The TokenCount from orcli.tokens (loads the vocabulary on first use)."""
+        if self._counted is None:
+            from orcli.tokens import count_prompt
+
+            self._counted = count_prompt(self.model, self.messages, self.tools)
+        return self._counted
+
+    def upper_bound(self) -> int | None:
+        """At least as many tokens as `count()` gives, or None when no cheap bound is sound.
+
+        Tool definitions and tool-call arguments are re-serialised before counting
+        (defaults added, spaces after separators, numbers rewritten), so their byte
+        length does not bound their count: requests with them are always counted.
+        """
+        if self.tools:
+            return None
+        total = 1 + _TEMPLATE_ALLOWANCE  # <s>, and the empty turn of an empty list
+        for message in self.messages:
+            if not isinstance(message, dict) or message.get("tool_calls"):
+                return None
+            total += _TEMPLATE_ALLOWANCE + _text_bytes(message.get("content"))
+        return total
+
+
+def _text_bytes(content: object) -> int:
+    """UTF-8 bytes of a message's text (2 more per part for the joins)."""
+    if isinstance(content, str):
+        return _utf8_len(content)
+    if not isinstance(content, list):
+        return 0
+    texts = [p.get("text") for p in content if isinstance(p, dict)]
+    return sum(_utf8_len(t) + 2 for t in texts if isinstance(t, str))
+
+
+def _utf8_len(text: str) -> int:
+    # A lone surrogate is counted as U+FFFD, 3 bytes, as surrogatepass also makes it.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def check_guards(
     body: dict[str, Any], settings: Settings, max_cost: Decimal | None, streams: Streams
 ) -> None:
-    """Refuse (exit 8) a request over budget or over the model's context."""
-    return None
+    """Refuse (exit 8) a request over budget or over the model's context.
+
+    Without max_tokens in the body, --max-cost sets the largest max_tokens that fits.
+    """
+    model = str(body.get("model", settings.model))
+    cache_dir = cache_dir_from_env(streams.env)
+    prices = None
+    if max_cost is not None:
+        prices = model_prices(model, base_url=settings.base_url, cache_dir=cache_dir,
+                              fetch=catalog_fetch(settings), warn=streams.err)
+    context = prices.context_length if prices is not None else None
+    if context is None:
+        context = known_context_length(model, settings.base_url, cache_dir)
+    if context is None and prices is None:
+        return  # neither guard can apply: nothing to count
+    prompt = PromptSize(model, body.get("messages") or [], body.get("tools"))
+    if context is not None:
+        check_context(prompt, context)
+    if prices is not None and max_cost is not None:
+        check_budget(body, prompt, prices, max_cost, context)
+
+
+def catalog_fetch(settings: Settings) -> Callable[[], list[dict[str, Any]]]:
+    """The catalog fetch for `catalog`, importing the HTTP client only if it is called."""
+
+    def fetch() -> list[dict[str, Any]]:
+        from orcli.client import Client
+
+        return Client(settings).list_models()
+
+    return fetch
+
+
+def check_context(prompt: PromptSize, context: int) -> None:
+    """Exit 8 when the input alone is longer than the model's context."""
+    bound = prompt.upper_bound()
+    if bound is not None and bound <= context:
+        return
+    counted = prompt.count()
+    if counted.tokens > context:
+        over = counted.tokens - context
+        raise GuardError(
+            f"input is {_tokens(counted)}, {over:,} over {prompt.model}'s context of "
+            f"{context:,}; nothing was sent"
+        )
+
+
+def _tokens(counted: TokenCount) -> str:
+    """"1,234 tokens", or "about 1,234 tokens (estimate)" when the count is not exact."""
+    if counted.exact:
+        return f"{counted.tokens:,} tokens"
+    return f"about {counted.tokens:,} tokens (estimate)"
+
+
+def check_budget(
+    body: dict[str, Any], prompt: PromptSize, prices: ModelPrices, budget: Decimal,
+    context: int | None,
+) -> None:
+    """Exit 8 when the worst case is over budget; else set max_tokens to fit when unset."""
+    if prices.is_variable:
+        raise VariablePriceError(
+            f"model '{prices.model}' has variable prices, so --max-cost cannot be checked; "
+            "nothing was sent"
+        )
+    if "max_tokens" not in body:
+        limit = budget_max_tokens(prompt, prices, budget, context)
+        if limit is not None:
+            body["max_tokens"] = limit
+        return
+    max_tokens = _given_max_tokens(body["max_tokens"])
+    bound = prompt.upper_bound()
+    # Worst case with the bound in place of the count: when even that fits, so does the count.
+    if bound is not None and worst_case_cost(prices, bound, max_tokens) <= budget:
+        return
+    counted = prompt.count()
+    worst = worst_case_cost(prices, counted.tokens, max_tokens)
+    if worst > budget:
+        raise GuardError(
+            f"worst case {format_usd(worst)} ({_tokens(counted)} in + {max_tokens:,} out) is "
+            f"over the --max-cost budget of {format_usd(budget)}; nothing was sent"
+        )
+
+
+def _given_max_tokens(value: object) -> int:
+    """max_tokens from --max-tokens or -o, which must be a whole number to be priced."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"max_tokens must be a whole number of 1 or more, not {value!r}")
+    return value
+
+
+def budget_max_tokens(
+    prompt: PromptSize, prices: ModelPrices, budget: Decimal, context: int | None
+) -> int | None:
+    """The largest max_tokens within budget, context room and max output; None: no limit.
+
+    Exit 8 when not even one output token fits.
+    """
+    counted = prompt.count()
+    fit = max_output_within_budget(prices, counted.tokens, budget)
+    if fit is not None and fit < 1:
+        input_cost = cost(prices, counted.tokens, 0).total
+        raise GuardError(
+            f"the --max-cost budget of {format_usd(budget)} does not cover the input "
+            f"({_tokens(counted)}, {format_usd(input_cost)}) and one output token; "
+            "nothing was sent"
+        )
+    if fit is None:
+        return None  # free output: the budget sets no limit, so the body stays as given
+    room = None if context is None else context - counted.tokens
+    if room is not None and room < 1:
+        raise GuardError(
+            f"input is {_tokens(counted)}, all of {prompt.model}'s context of {context:,}; "
+            "no room for an answer; nothing was sent"
+        )
+    return min(n for n in (fit, room, prices.max_output) if n is not None)
 
 
 def estimate_usage_cost(
-    model: str, prompt_tokens: int | None, completion_tokens: int | None
+    model: str, prompt_tokens: int | None, completion_tokens: int | None, *,
+    settings: Settings | None = None, env: Mapping[str, str] | None = None,
 ) -> Decimal | None:
-    """Cost of a finished call from known prices, when the API did not say."""
-    return None
+    """Cost of a finished call from known prices, when the API did not say.
+
+    Prices come from the built-in entry, else the cached catalog (which needs
+    `settings` and `env` to be found); never from a fetch. None when unknown.
+    """
+    if not (_is_count(prompt_tokens) and _is_count(completion_tokens)):
+        return None
+    prices = BUILTIN_MODELS.get(model)
+    if prices is None and settings is not None and env is not None:
+        cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
+        found = next((m for m in cached if m.get("id") == model), None)
+        prices = None if found is None else prices_from_model(found)
+    if prices is None or prices.is_variable:
+        return None
+    return cost(prices, prompt_tokens, completion_tokens).total
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    """A token count from the API that can be priced: a whole number, not negative."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

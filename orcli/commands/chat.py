@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from orcli import render
 from orcli.config import Settings, load_settings
@@ -15,6 +15,16 @@ from orcli.errors import ExitStatus, UpstreamError, UsageError
 from orcli.payload import BodyOptions, build_payload
 from orcli.prompt import Source, build_messages
 from orcli.streams import Streams
+
+
+class InputOptions(Protocol):
+    """The input flags that chat, stream and price share."""
+
+    words: Sequence[str]
+    files: Sequence[str]
+    messages_path: str | None
+    system: str | None
+    no_stdin: bool
 
 
 @dataclass
@@ -45,7 +55,7 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
         return ExitStatus.OK
     from orcli.client import Client
 
-    client = Client(settings, debug=streams.err if opts.debug else None)
+    client = Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
     if opts.stream:
         from orcli.commands.stream import run_stream
 
@@ -56,15 +66,13 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
     else:
         print_message(answer, opts, streams)
     if want_usage(opts, streams):
-        render.write_usage(streams, usage_from_answer(answer, settings.model))
+        render.write_usage(streams, usage_from_answer(answer, settings, streams.env))
     return ExitStatus.OK
 
 
 def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> dict[str, Any]:
     """Messages and body from the flags, with every check that precedes sending."""
-    messages = build_messages(
-        opts.words, read_pieces(opts, streams), opts.system, read_conversation(opts, streams)
-    )
+    messages = gather_messages(opts, streams)
     body_opts = opts.body
     if body_opts.schema is not None:
         body_opts.schema, body_opts.schema_name = read_schema(body_opts.schema)
@@ -77,7 +85,14 @@ def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> di
     return body
 
 
-def read_pieces(opts: ChatOptions, streams: Streams) -> list[Source]:
+def gather_messages(opts: InputOptions, streams: Streams) -> list[dict]:
+    """The messages from PROMPT words, stdin, -f files, --messages and -s."""
+    return build_messages(
+        opts.words, read_pieces(opts, streams), opts.system, read_conversation(opts, streams)
+    )
+
+
+def read_pieces(opts: InputOptions, streams: Streams) -> list[Source]:
     """Stdin (when piped and wanted) then each -f file, as raw bytes."""
     pieces = []
     if stdin_wanted(opts, streams):
@@ -87,12 +102,12 @@ def read_pieces(opts: ChatOptions, streams: Streams) -> list[Source]:
     return pieces
 
 
-def stdin_wanted(opts: ChatOptions, streams: Streams) -> bool:
+def stdin_wanted(opts: InputOptions, streams: Streams) -> bool:
     """Stdin is read when piped, unless --no-stdin or --messages takes its place."""
     return not (opts.no_stdin or streams.stdin_isatty or opts.messages_path is not None)
 
 
-def read_conversation(opts: ChatOptions, streams: Streams) -> Source | None:
+def read_conversation(opts: InputOptions, streams: Streams) -> Source | None:
     """The --messages file (or stdin for '-'), unparsed."""
     if opts.messages_path is None:
         return None
@@ -122,7 +137,7 @@ def read_schema(value: str) -> tuple[str, str]:
 def _schema_title(text: str) -> str | None:
     try:
         title = json.loads(text).get("title")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return title if isinstance(title, str) else None
 
@@ -131,6 +146,8 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
     """The assistant's text, or its tool calls as JSON; reasoning only to stderr."""
     choice = first_choice(answer)
     message = choice.get("message") or {}
+    if not isinstance(message, dict):
+        raise UpstreamError("the answer's message is not a JSON object")
     reasoning = message.get("reasoning")
     if opts.show_reasoning and reasoning:
         streams.err(str(reasoning))
@@ -139,6 +156,8 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
         streams.out(render.format_tool_calls(tool_calls_from(calls)) + "\n", flush=True)
         return
     text = message.get("content") or ""
+    if not isinstance(text, (str, list)):
+        raise UpstreamError("the answer's content is neither text nor a list of parts")
     if not isinstance(text, str):
         text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
     if text == "":
@@ -149,7 +168,7 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
 def first_choice(answer: dict[str, Any]) -> dict[str, Any]:
     """choices[0], or exit 7 when the answer has none."""
     choices = answer.get("choices")
-    if not choices or not isinstance(choices[0], dict):
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise UpstreamError("the answer has no choices (the provider returned nothing)")
     return choices[0]
 
@@ -169,14 +188,23 @@ def want_usage(opts: ChatOptions, streams: Streams) -> bool:
     return opts.usage if opts.usage is not None else streams.stderr_isatty
 
 
-def usage_from_answer(answer: dict[str, Any], model: str) -> str:
+def usage_from_answer(
+    answer: dict[str, Any], settings: Settings, env: Mapping[str, str] | None = None
+) -> str:
     """The usage line for a whole answer, preferring the API's own cost."""
     usage = answer.get("usage") or {}
-    return usage_text(answer.get("model") or model, usage)
+    return usage_text(answer.get("model") or settings.model, usage, settings, env)
 
 
-def usage_text(model: str, usage: dict[str, Any]) -> str:
-    """Tokens and dollars: `usage.cost` when the API gave it, else an estimate."""
+def usage_text(
+    model: str, usage: dict[str, Any], settings: Settings | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Tokens and dollars: `usage.cost` when the API gave it, else an estimate.
+
+    With `settings` and `env` the estimate may also use the cached catalog's prices;
+    without them only the built-in prices.
+    """
     prompt_tokens = usage.get("prompt_tokens")
     completion_tokens = usage.get("completion_tokens")
     cost = usage.get("cost")
@@ -185,5 +213,6 @@ def usage_text(model: str, usage: dict[str, Any]) -> str:
                                  Decimal(str(cost)), estimated=False)
     from orcli.guards import estimate_usage_cost
 
-    estimate = estimate_usage_cost(model, prompt_tokens, completion_tokens)
+    estimate = estimate_usage_cost(model, prompt_tokens, completion_tokens,
+                                   settings=settings, env=env)
     return render.usage_line(model, prompt_tokens, completion_tokens, estimate, estimated=True)

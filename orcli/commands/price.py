@@ -1,4 +1,20 @@
-"""`orcli price`: what a prompt would cost, before it is sent."""
+"""`orcli price`: what a prompt would cost, before it is sent.
+
+One estimate per model (-m, then each --compare), cheapest total first; models
+with variable prices (openrouter/auto) come last. Output:
+
+- on a terminal: a table; counts that are not exact say "(estimate)";
+- piped: one tab-separated line per model, no header, no colour:
+  `MODEL  INPUT_TOKENS  OUTPUT_TOKENS  exact|estimate  TOTAL_USD`, e.g.
+  `mistralai/devstral-2512\t5\t0\texact\t0.000002`. TOTAL_USD is a plain
+  decimal (no "$", no exponent, no trailing zeros), or `variable`;
+- `--json`: one object per model per line, numbers as exact JSON numbers;
+  a model with variable prices has null prices and costs.
+
+A model with variable prices is listed, not refused: a note on stderr says why
+it has no cost, and the exit status stays 0, so a --compare list still prints.
+The default model is priced from its built-in entry: no key, no network.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +22,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orcli import render
+from orcli.catalog import cache_dir_from_env, find_model, load_catalog, model_prices
+from orcli.commands.chat import gather_messages
+from orcli.config import Settings, load_settings
+from orcli.errors import ExitStatus, UsageError
+from orcli.guards import catalog_fetch
+from orcli.pricing import (
+    BUILTIN_MODELS,
+    Costs,
+    ModelPrices,
+    cost,
+    dumps_json,
+    format_decimal,
+    format_price_per_million,
+    format_usd,
+    prices_from_model,
+)
 from orcli.streams import Streams
 
 
@@ -25,6 +58,122 @@ class PriceOptions:
     debug: bool = False
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """One model's estimate; `costs` is None when its prices are variable."""
+
+    prices: ModelPrices
+    input_tokens: int
+    output_tokens: int
+    exact: bool
+    costs: Costs | None
+
+    @property
+    def label(self) -> str:
+        return "exact" if self.exact else "estimate"
+
+    def as_json(self) -> dict[str, Any]:
+        """The --json object, keys in SPEC order."""
+        costs = self.costs
+        return {
+            "model": self.prices.model, "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens, "token_count": self.label,
+            "prompt_price_per_million": self.prices.prompt_per_million,
+            "completion_price_per_million": self.prices.completion_per_million,
+            "input_cost": costs.input_cost if costs else None,
+            "output_cost": costs.output_cost if costs else None,
+            "total_cost": costs.total if costs else None,
+            "currency": "USD",
+        }
+
+
 def run_price(opts: PriceOptions, streams: Streams) -> int:
     """Estimate the cost for the model and each --compare model."""
-    raise NotImplementedError("orcli price is being built")
+    settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    # Input first: a usage error should not wait for the catalog.
+    messages = read_input(opts, streams)
+    model_ids = list(dict.fromkeys([settings.model, *opts.compare]))
+    priced = lookup_prices(model_ids, settings, streams, opts.refresh)
+    estimates = sorted((estimate(p, messages, opts) for p in priced), key=_cheapest_first)
+    for item in estimates:
+        if item.costs is None:
+            streams.err(f"orcli: note: {item.prices.model} has variable prices (they depend on "
+                        "the model it routes to), so no cost can be estimated")
+    write_estimates(estimates, opts, streams)
+    return ExitStatus.OK
+
+
+def read_input(opts: PriceOptions, streams: Streams) -> list[dict[str, Any]] | None:
+    """The messages to count, as chat builds them; None when --input-tokens gives the count."""
+    if opts.input_tokens is None:
+        return gather_messages(opts, streams)
+    if opts.words or opts.files or opts.messages_path is not None or opts.system is not None:
+        raise UsageError("--input-tokens replaces TEXT, -f, --messages and -s; give one or "
+                         "the other")
+    return None  # piped stdin is left unread: the count is given
+
+
+def lookup_prices(
+    model_ids: list[str], settings: Settings, streams: Streams, refresh: bool
+) -> list[ModelPrices]:
+    """Built-in prices, else the catalog: the cache, else one fetch (always one with --refresh)."""
+    cache_dir = cache_dir_from_env(streams.env)
+    fetch = catalog_fetch(settings)
+    if refresh and any(m not in BUILTIN_MODELS for m in model_ids):
+        models = load_catalog(settings.base_url, fetch, cache_dir=cache_dir, refresh=True,
+                              warn=streams.err)
+        return [BUILTIN_MODELS.get(m) or prices_from_model(find_model(models, m))
+                for m in model_ids]
+    return [model_prices(m, base_url=settings.base_url, cache_dir=cache_dir, fetch=fetch,
+                         warn=streams.err) for m in model_ids]
+
+
+def estimate(
+    prices: ModelPrices, messages: list[dict[str, Any]] | None, opts: PriceOptions
+) -> Estimate:
+    """Count the input for this model (or take --input-tokens) and price both sides."""
+    if messages is None:
+        # The user's own number is taken as exact: there is nothing to estimate.
+        tokens, exact = opts.input_tokens or 0, True
+    else:
+        from orcli.tokens import count_prompt
+
+        counted = count_prompt(prices.model, messages)
+        tokens, exact = counted.tokens, counted.exact
+    costs = None if prices.is_variable else cost(prices, tokens, opts.output_tokens)
+    return Estimate(prices, tokens, opts.output_tokens, exact, costs)
+
+
+def _cheapest_first(item: Estimate) -> tuple[bool, Any]:
+    # sorted() is stable, so equal totals keep the order the models were given in.
+    return (item.costs is None, item.costs.total if item.costs else 0)
+
+
+def write_estimates(estimates: list[Estimate], opts: PriceOptions, streams: Streams) -> None:
+    """JSON lines, a table on a terminal, or tab-separated lines when piped."""
+    if opts.json_out:
+        streams.out("".join(dumps_json(e.as_json()) + "\n" for e in estimates), flush=True)
+    elif streams.stdout_isatty:
+        render.write_price_table(streams, [table_row(e) for e in estimates])
+    else:
+        streams.out("".join(plain_line(e) + "\n" for e in estimates), flush=True)
+
+
+def plain_line(item: Estimate) -> str:
+    """MODEL, INPUT_TOKENS, OUTPUT_TOKENS, exact|estimate, TOTAL_USD, tab-separated."""
+    total = format_decimal(item.costs.total) if item.costs else "variable"
+    fields = [item.prices.model, str(item.input_tokens), str(item.output_tokens), item.label,
+              total]
+    return "\t".join(fields)
+
+
+def table_row(item: Estimate) -> tuple[str, str, str, str, str, str]:
+    """The cells of one table row; the input count says whether it is exact."""
+    return (
+        item.prices.model,
+        f"{item.input_tokens:,} ({item.label})",
+        f"{item.output_tokens:,}",
+        format_price_per_million(item.prices.prompt),
+        format_price_per_million(item.prices.completion),
+        format_usd(item.costs.total) if item.costs else "variable",
+    )
