@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from orcli.errors import ExitStatus, OrcliError
 from orcli.streams import Streams
 
+_COMPLETE_VAR = "_ORCLI_COMPLETE"
+
 
 def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> int:
     """Run orcli with these arguments and streams; return the exit status."""
@@ -27,10 +29,10 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
         streams.err("orcli: interrupted")
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
-        return _reader_gone()
+        return _reader_gone(streams)
     except OSError as exc:
         if exc.errno == errno.EPIPE:
-            return _reader_gone()
+            return _reader_gone(streams)
         _report(streams, f"internal error: {exc}", True if debug else False, internal=True)
         return ExitStatus.INTERNAL
     except Exception as exc:  # a bug: one line, the traceback only when asked for
@@ -39,6 +41,7 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
 
 
 def _run(args: list[str], streams: Streams) -> int:
+    _check_utf8(args)
     import typer.main
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
@@ -46,8 +49,14 @@ def _run(args: list[str], streams: Streams) -> int:
     from orcli.cli import app
 
     command = typer.main.get_command(app)
+    if _COMPLETE_VAR in streams.env:
+        # Shell completion: Typer answers and exits on its own.
+        command.main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)
     try:
-        result = command.main(args=args, prog_name="orcli", standalone_mode=False, obj=streams)
+        # make_context + invoke rather than command.main: Typer's main turns
+        # Ctrl-C and a closed pipe into exit codes of its own before we see them.
+        with command.make_context("orcli", args, obj=streams) as ctx:
+            result = command.invoke(ctx)
     except click_exc.ClickException as exc:
         exc.show(file=_TextErr(streams))
         return ExitStatus.USAGE
@@ -56,6 +65,20 @@ def _run(args: list[str], streams: Streams) -> int:
     except typer_exc.Exit as exc:
         return int(exc.exit_code)
     return int(result) if isinstance(result, int) else ExitStatus.OK
+
+
+def _check_utf8(args: list[str]) -> None:
+    # Python hands undecodable argv bytes over as lone surrogates, which would
+    # fail much later, as an internal error, when the body is encoded.
+    from orcli.errors import UsageError
+
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"argument '{shown[:60]}' is not valid UTF-8; nothing was sent") \
+                from None
 
 
 def _report(streams: Streams, message: str, debug: bool, internal: bool = False) -> None:
@@ -74,14 +97,15 @@ def _flush_quietly(streams: Streams) -> None:
         pass
 
 
-def _reader_gone() -> int:
+def _reader_gone(streams: Streams) -> int:
     # The reader closed the pipe (`| head -1`): stop quietly. Point stdout at
-    # /dev/null so the interpreter's final flush cannot raise again.
+    # /dev/null so the interpreter's final flush of unwritten bytes cannot raise again.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, streams.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError):
-        pass
+        pass  # an in-memory stdout (tests) has no file descriptor
     return ExitStatus.OK
 
 

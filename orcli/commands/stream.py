@@ -1,0 +1,203 @@
+"""`orcli stream`: write the answer as it arrives, and keep it when the stream fails.
+
+Each event from `orcli.sse` goes straight to an output: `TextOutput` (the
+answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
+object per event). Both write and flush once per event and remember only the
+last character printed, so the cost per chunk does not grow with the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from orcli import render
+from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError
+from orcli.pricing import dumps_json
+from orcli.sse import Content, Done, Event, Reasoning, StreamError, ToolCall, Usage, iter_events
+from orcli.streams import Streams
+
+if TYPE_CHECKING:
+    from orcli.client import Client
+    from orcli.commands.chat import ChatOptions
+
+
+def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams: Streams) -> int:
+    """Send the streaming request, relay its events, then the usage line."""
+    from orcli.commands.chat import usage_text, want_usage
+
+    output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning)
+    try:
+        with client.stream(body) as chunks:  # leaving the block closes the connection
+            relay(iter_events(chunks), output)
+    except OrcliError as exc:
+        output.fail(exc)
+        raise
+    except KeyboardInterrupt:
+        output.interrupted()
+        raise
+    if want_usage(opts, streams):
+        usage = output.usage.raw if output.usage else {}
+        model = output.model or client.settings.model
+        render.write_usage(streams, usage_text(model, usage, client.settings, streams.env))
+    return ExitStatus.OK
+
+
+def relay(events: Iterable[Event], output: TextOutput | JsonlOutput) -> None:
+    """Hand each event to the output as it comes: one lookup and one write per event."""
+    handlers = {Content: output.content, Reasoning: output.reasoning,
+                ToolCall: output.tool_call, Usage: output.remember_usage, Done: output.done}
+    for event in events:
+        if type(event) is Done and event.finish_reason == "error":
+            # A provider may end with finish_reason "error" and no error object:
+            # the answer is incomplete, so it must not pass as a success.
+            raise UpstreamError("the provider ended the answer with finish_reason \"error\"")
+        handlers[type(event)](event)
+
+
+class _Output:
+    """What both outputs share: reasoning on stderr when asked, and the stream's facts."""
+
+    def __init__(self, streams: Streams, show_reasoning: bool) -> None:
+        self.streams = streams
+        self.show_reasoning = show_reasoning
+        self.reasoning_last = ""  # last character of reasoning on stderr; "" before any
+        self.usage: Usage | None = None
+        self.model: str | None = None
+
+    def show(self, event: Reasoning) -> None:
+        """Reasoning on stderr as it comes, with --show-reasoning."""
+        if self.show_reasoning:
+            self.reasoning_last = event.text[-1]
+            _write_err(self.streams, event.text)
+
+    def end_reasoning(self) -> None:
+        # Reasoning arrives in fragments without newlines; end its line before
+        # the answer (or an error) starts, so the two do not run together.
+        if self.reasoning_last not in ("", "\n"):
+            _write_err(self.streams, "\n")
+            self.reasoning_last = "\n"
+
+
+class TextOutput(_Output):
+    """The answer on stdout as it arrives; tool calls as JSON at the end."""
+
+    def __init__(self, streams: Streams, show_reasoning: bool) -> None:
+        super().__init__(streams, show_reasoning)
+        self.last_char = ""  # last character on stdout; "" while nothing was printed
+        self.calls: list[dict[str, Any]] = []
+
+    def content(self, event: Content) -> None:
+        self.end_reasoning()
+        # Noted before writing: a Ctrl-C landing just after the write must
+        # still see the text and end its line.
+        self.last_char = event.text[-1]
+        self.streams.out(event.text, flush=True)
+
+    def reasoning(self, event: Reasoning) -> None:
+        self.show(event)
+
+    def tool_call(self, event: ToolCall) -> None:
+        self.calls.append(tool_call_dict(event))
+
+    def remember_usage(self, event: Usage) -> None:
+        self.usage = event
+
+    def done(self, event: Done) -> None:
+        self.model = event.model
+        self.end_reasoning()
+        self.end_line()
+        if self.calls:
+            self.streams.out(render.format_tool_calls(self.calls) + "\n", flush=True)
+        elif self.last_char == "":
+            self.streams.err(f"orcli: warning: empty answer (finish_reason: {event.finish_reason})")
+
+    def fail(self, exc: OrcliError) -> None:
+        self._close_quietly()
+
+    def interrupted(self) -> None:
+        self._close_quietly()
+
+    def end_line(self) -> None:
+        """One final newline, unless the text already ended with one."""
+        if self.last_char not in ("", "\n"):
+            self.streams.out("\n", flush=True)
+            self.last_char = "\n"
+
+    def _close_quietly(self) -> None:
+        # On failure or Ctrl-C the partial text keeps its final newline too, so
+        # the error line and the shell prompt start on a line of their own. The
+        # exit code, not a missing newline, is what tells a script it is partial.
+        try:
+            self.end_reasoning()
+            self.end_line()
+        except (OSError, ValueError):
+            pass  # the reader is gone; the original failure is what to report
+
+
+class JsonlOutput(_Output):
+    """One JSON object per event on stdout, flushed; the `error` event on failure."""
+
+    def content(self, event: Content) -> None:
+        self._write({"type": "content", "text": event.text})
+
+    def reasoning(self, event: Reasoning) -> None:
+        # A typed event cannot be mistaken for the answer, so it is always
+        # written; --show-reasoning adds the plain text on stderr as for text.
+        self._write({"type": "reasoning", "text": event.text})
+        self.show(event)
+
+    def tool_call(self, event: ToolCall) -> None:
+        self._write({"type": "tool_call", **tool_call_dict(event)})
+
+    def remember_usage(self, event: Usage) -> None:
+        self.usage = event
+        self.streams.out(dumps_json({
+            "type": "usage", "prompt_tokens": event.prompt_tokens,
+            "completion_tokens": event.completion_tokens, "cost": event.cost,
+        }) + "\n", flush=True)
+
+    def done(self, event: Done) -> None:
+        self.model = event.model
+        self.end_reasoning()
+        self._write({"type": "done", "finish_reason": event.finish_reason,
+                     "id": event.id, "model": event.model})
+
+    def fail(self, exc: OrcliError) -> None:
+        try:
+            self.end_reasoning()
+            self._write({"type": "error", "code": error_code(exc), "message": exc.message})
+        except (OSError, ValueError):
+            pass  # the reader is gone; stderr still gets the error line
+
+    def interrupted(self) -> None:
+        # Ctrl-C is the user's doing, not an error of the stream: no event.
+        pass
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n", flush=True)
+
+
+def tool_call_dict(event: ToolCall) -> dict[str, Any]:
+    """A finished tool call in the shape chat prints: {"id", "name", "arguments"}."""
+    return {"id": event.id, "name": event.name, "arguments": event.arguments}
+
+
+def error_code(exc: OrcliError) -> object:
+    """The server's own code for the jsonl `error` event: 502 for "502", else as sent.
+
+    An HTTP error before the stream gives its status; failures with no server
+    code (a cut stream, a refused connection) give null. The exit code is $?.
+    """
+    if isinstance(exc, StreamError):
+        return exc.numeric_code if exc.numeric_code is not None else exc.code
+    if isinstance(exc, ApiError):
+        return exc.http_status
+    return None
+
+
+def _write_err(streams: Streams, text: str) -> None:
+    """A fragment on stderr, flushed, with no newline added (unlike Streams.err)."""
+    streams.stderr.write(text.encode("utf-8", "replace"))
+    streams.stderr.flush()
