@@ -1,19 +1,37 @@
-"""The only module that speaks HTTP: sessions, headers, retries, errors.
+"""The only module that speaks HTTP: sessions, headers, retries, deadlines, errors.
 
 Everything the network can do wrong becomes an OrcliError here, so commands
 deal in dicts and byte chunks only.
+
+Retries are one loop (`Client._retrying`; the policy is in `orcli.retry`), not
+urllib3's `Retry`, because most cases SPEC lists need what `Retry` cannot do:
+a 400 whose `error.code` is 502 and a 200 whose body is an error need the body;
+a stream is only known to be good once its first event is in; a `Retry-After`
+over 60 s must end the run with exit 6, not be slept through (urllib3 sleeps
+whatever the header says); it ignores `X-RateLimit-Reset`; and tests need the
+sleep injectable. Both together would split `--retries` between two counters,
+so the adapter gets `max_retries=0` and the loop handles connection failures too.
+
+Not retried: TLS errors (they fail the same way again), a read timeout (the
+server had the request and may bill it), anything after a stream's first event.
+
+`--timeout` is a wall-clock deadline per attempt: requests' own timeout restarts
+with every byte, so `: OPENROUTER PROCESSING` each second would never time out.
+urllib3's `Timeout(total=...)` bounds connect plus the wait for the headers, and
+each body read first shrinks the socket timeout to what is left.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import closing, contextmanager
+from typing import Any, TypeVar
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from urllib3 import Timeout
 
 from orcli import __version__
 from orcli.config import Settings
@@ -21,13 +39,27 @@ from orcli.errors import (
     ApiError,
     ConfigError,
     ExitStatus,
+    OrcliError,
     UpstreamError,
     describe_api_error,
     error_from_body,
 )
+from orcli.retry import (
+    Backoff,
+    Deadline,
+    Retryable,
+    error_object,
+    final_error,
+    peek_first_event,
+    retryable_if_transient,
+    timed_out,
+)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
 READ_SIZE = 64 * 1024
+# A JSON answer bigger than this comes from a broken or hostile server, not a model.
+MAX_BODY_BYTES = 256 * 1024 * 1024
+DEFAULT_BACKOFF = Backoff()  # tests replace it with a fast one that records its sleeps
+T = TypeVar("T")
 
 
 def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
@@ -39,6 +71,7 @@ def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
         "HTTP-Referer": settings.app_url,
         "Content-Type": "application/json",
     }
+    check_header_values(settings)
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
     elif need_key:
@@ -47,6 +80,20 @@ def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
             "keys are at https://openrouter.ai/keys"
         )
     return headers
+
+
+def check_header_values(settings: Settings) -> None:
+    """Refuse values HTTP cannot carry, before requests fails with the value in its message."""
+    key = settings.api_key or ""
+    if not all("!" <= c <= "~" for c in key):
+        source = settings.sources.get("api_key", "the configuration")
+        raise ConfigError(f"the API key contains characters that cannot be sent (from {source}):"
+                          " a space, line break or non-ASCII character; copy the key again")
+    for name in ("app_title", "app_url"):
+        value = getattr(settings, name)
+        if not all(" " <= c <= "~" for c in value) or value != value.strip():
+            raise ConfigError(f"{name} must be printable ASCII without leading or trailing "
+                              f"spaces to go in an HTTP header: {value!r}")
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
@@ -58,125 +105,244 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
 class Client:
     """An OpenRouter (or OpenAI-compatible) endpoint, as `settings` describe it."""
 
-    def __init__(self, settings: Settings, debug: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, debug: Callable[[str], None] | None = None,
+        notify: Callable[[str], None] | None = None, backoff: Backoff | None = None,
+    ) -> None:
         self.settings = settings
         self.debug = debug
+        self.notify = notify  # one stderr line per retry; None keeps quiet
+        self.backoff = backoff or DEFAULT_BACKOFF
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=self._retry_policy())
+        adapter = HTTPAdapter(max_retries=0)  # _retrying does every retry; see the docstring
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def _retry_policy(self) -> Retry:
-        # Only connection failures are retried below HTTP: a read timeout on a
-        # request the server accepted may still be billed, so it is never retried.
-        return Retry(
-            total=self.settings.retries, connect=self.settings.retries, read=0,
-            status=self.settings.retries, other=0, status_forcelist=RETRY_STATUSES,
-            allowed_methods=None, backoff_factor=0.5, backoff_jitter=0.5,
-            respect_retry_after_header=True, raise_on_status=False,
-        )
-
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST /chat/completions and return the parsed answer."""
-        with self._post("/chat/completions", body, stream=False) as response:
-            return parse_json_answer(response.status_code, response.content)
+        url, headers, data = self._post_parts(body)
+        return self._retrying(lambda: self._json_attempt("POST", url, headers, data))
 
     @contextmanager
     def stream(self, body: dict[str, Any]) -> Iterator[Iterator[bytes]]:
-        """POST a streaming request; yields an iterator of raw byte chunks."""
-        with self._post("/chat/completions", body, stream=True) as response:
-            if response.status_code != 200:
-                raise error_from_body(response.status_code, response.content)
-            yield iter_raw_chunks(response)
+        """POST a streaming request; yields an iterator of raw byte chunks.
+
+        Retries end once the first event is in: after that the caller may have
+        printed text, and a second answer would repeat it.
+        """
+        url, headers, data = self._post_parts(body)
+        response, chunks = self._retrying(lambda: self._stream_attempt(url, headers, data))
+        with closing(response):
+            yield chunks
 
     def list_models(self) -> list[dict[str, Any]]:
         """GET /models: the catalog's `data` list."""
         url = self.settings.base_url + "/models"
         headers = build_headers(self.settings, need_key=False)
-        with self._send("GET", url, headers, None, stream=False) as response:
-            answer = parse_json_answer(response.status_code, response.content)
+        answer = self._retrying(lambda: self._json_attempt("GET", url, headers, None))
         data = answer.get("data")
         if not isinstance(data, list):
             raise UpstreamError(f"GET {url}: the answer has no 'data' list of models")
         return data
 
-    @contextmanager
-    def _post(self, path: str, body: dict[str, Any], stream: bool) -> Iterator[requests.Response]:
+    def _post_parts(self, body: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
         headers = build_headers(self.settings)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        with self._send("POST", self.settings.base_url + path, headers, data, stream) as r:
-            yield r
+        return self.settings.base_url + "/chat/completions", headers, data
 
-    @contextmanager
-    def _send(
-        self, method: str, url: str, headers: dict[str, str], data: bytes | None, stream: bool
-    ) -> Iterator[requests.Response]:
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` until it succeeds, fails for good, or the retries are spent."""
+        attempts = self.settings.retries + 1
+        for number in range(1, attempts + 1):
+            try:
+                return attempt()
+            except Retryable as failure:
+                wait = failure.wait if failure.wait is not None else self.backoff.delay(number)
+                if wait > self.backoff.longest_wait or number == attempts:
+                    raise final_error(failure, wait, number, self.backoff) from None
+                if self.notify:
+                    self.notify(f"orcli: {failure.short()}; retrying in {wait:.1f} s "
+                                f"(attempt {number + 1} of {attempts})")
+                self.backoff.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _json_attempt(
+        self, method: str, url: str, headers: dict[str, str], data: bytes | None
+    ) -> dict[str, Any]:
+        deadline = Deadline(self.settings.timeout)
+        with closing(self._open(method, url, headers, data, deadline)) as response:
+            content = read_body(response, deadline)
+        return parse_answer(response.status_code, response.headers, content)
+
+    def _stream_attempt(
+        self, url: str, headers: dict[str, str], data: bytes
+    ) -> tuple[requests.Response, Iterator[bytes]]:
+        deadline = Deadline(self.settings.timeout)
+        response = self._open("POST", url, headers, data, deadline)
+        try:
+            kind = response.headers.get("content-type", "")
+            if response.status_code != 200 or kind.startswith(("application/json", "text/html")):
+                parse_answer(response.status_code, response.headers, read_body(response, deadline))
+                raise UpstreamError("asked for a stream but the server sent a single JSON answer")
+            return response, peek_first_event(iter_body(response, deadline), response.headers)
+        except BaseException:
+            response.close()
+            raise
+
+    def _open(
+        self, method: str, url: str, headers: dict[str, str], data: bytes | None,
+        deadline: Deadline,
+    ) -> requests.Response:
+        """Send the request and wait for the status line and headers, within the deadline."""
         if self.debug:
             self.debug(f"{method} {url} headers={redact(headers)}")
         try:
             response = self.session.request(
-                method, url, headers=headers, data=data, stream=stream,
-                timeout=self.settings.timeout,
+                method, url, headers=headers, data=data, stream=True,
+                timeout=Timeout(total=max(deadline.remaining(), 0.001)),
             )
-        except requests.RequestException as exc:
-            raise network_error(exc, url, self.settings.timeout) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
+            raise network_error(exc, url, deadline.seconds, self.settings.api_key) from None
         if self.debug:
             self.debug(f"HTTP {response.status_code} {response.headers.get('content-type', '')}")
-        try:
-            yield response
-        finally:
+        if deadline.remaining() <= 0:
             response.close()
+            raise timed_out(deadline.seconds)
+        return response
 
 
-def iter_raw_chunks(response: requests.Response) -> Iterator[bytes]:
-    """Bytes as they arrive: read1 returns what is there, never waits to fill a buffer."""
+def iter_body(response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
+    """Bytes as they arrive, within the deadline.
+
+    read1 returns what is there and never waits to fill a buffer; before each
+    read the socket may wait only for what is left of the deadline.
+    """
     raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
     try:
         while True:
-            chunk = raw.read1(READ_SIZE)
+            left = deadline.remaining()
+            if left <= 0:
+                raise timed_out(deadline.seconds, during_answer=True)
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = raw.read1(READ_SIZE, decode_content=True)
             if not chunk:
                 return
             yield chunk
-    except (requests.RequestException, OSError, ValueError) as exc:
-        raise UpstreamError(f"the connection broke during the answer: {_reason(exc)}") from None
-    except Exception as exc:  # urllib3's own errors (ProtocolError, ReadTimeoutError)
-        raise UpstreamError(f"the connection broke during the answer: {_reason(exc)}") from None
+    except UpstreamError:
+        raise
+    except Exception as exc:  # socket, http.client and urllib3 errors alike
+        raise broken_answer(exc, deadline) from None
 
 
-def parse_json_answer(http_status: int, content: bytes) -> dict[str, Any]:
-    """A JSON object from a 200, or the error the status and body describe."""
+def broken_answer(exc: BaseException, deadline: Deadline) -> UpstreamError:
+    """What went wrong while the body was coming; never retried, the server had the request."""
+    import http.client
+
+    causes = list(_causes(exc))
+    if deadline.remaining() <= 0 or _is_timeout(exc):
+        return timed_out(deadline.seconds, during_answer=True)
+    if any(isinstance(c, http.client.IncompleteRead) for c in causes) or any(
+            "ended prematurely" in str(c) for c in causes):
+        return UpstreamError("the connection closed before the answer was complete")
+    return UpstreamError(f"the connection broke during the answer: {_reason(exc)}")
+
+
+def read_body(response: requests.Response, deadline: Deadline) -> bytes:
+    """The whole body, read in chunks so that the deadline and a size limit hold."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in iter_body(response, deadline):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise UpstreamError(f"the answer is larger than {MAX_BODY_BYTES >> 20} MiB; gave up")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def parse_answer(http_status: int, headers: Any, content: bytes) -> dict[str, Any]:
+    """The JSON object of a 200 answer; anything else raises the error it describes."""
     if http_status != 200:
-        raise error_from_body(http_status, content)
+        error = error_from_body(http_status, content)
+        raise retryable_if_transient(error, http_status, error_object(content), headers)
     try:
         answer = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        page = b"<html" in content[:512].lower()
         raise UpstreamError(
-            "HTTP 200 but the answer is not JSON "
-            f"({'an HTML page' if b'<html' in content[:512].lower() else 'unreadable body'})"
+            f"HTTP 200 but the answer is not JSON ({'an HTML page' if page else 'unreadable body'})"
         ) from None
     if not isinstance(answer, dict):
         raise UpstreamError("HTTP 200 but the answer is not a JSON object")
     if answer.get("error"):
-        raise ApiError(describe_api_error(answer["error"], 200), ExitStatus.UPSTREAM, 200)
+        error = ApiError(describe_api_error(answer["error"], 200), ExitStatus.UPSTREAM, 200)
+        raise retryable_if_transient(error, 200, answer["error"], headers)
     return answer
 
 
-def network_error(exc: Exception, url: str, timeout: float) -> UpstreamError:
-    """Name the failure in words a user can act on; never echo headers."""
+def network_error(
+    exc: BaseException, url: str, seconds: float, key: str | None
+) -> OrcliError | Retryable:
+    """Name the failure in words a user can act on, and say whether to try again."""
+    reason = _reason(exc).replace(key, "<redacted>") if key else _reason(exc)
+    if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
+        return ConfigError("a header value (API key, app_title or app_url) cannot be sent")
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, urllib3.exceptions.LocationValueError)):
+        return ConfigError(f"the base URL cannot be used ({url}): {reason}")
     if isinstance(exc, requests.exceptions.SSLError):
-        return UpstreamError(f"TLS error talking to {url}: {_reason(exc)}")
+        return UpstreamError(f"TLS error talking to {url}: {reason}")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Retryable(UpstreamError(f"cannot connect to {url} within {seconds:g} s"))
     if isinstance(exc, requests.exceptions.Timeout):
-        return UpstreamError(f"no answer from {url} within {timeout:g} s (--timeout)")
+        return timed_out(seconds)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return UpstreamError(f"cannot reach {url}: {_reason(exc)}")
-    return UpstreamError(f"request to {url} failed: {_reason(exc)}")
+        return Retryable(UpstreamError(f"cannot reach {url}: {reason}"))
+    return UpstreamError(f"request to {url} failed: {reason}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps, outermost first."""
+    todo, seen = [exc], set()
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [a for a in current.args if isinstance(a, BaseException)]
+        inner += [getattr(current, "reason", None), current.__cause__, current.__context__]
+        todo += [e for e in inner if isinstance(e, BaseException)]
 
 
 def _reason(exc: BaseException) -> str:
-    # The innermost cause is the readable one ("Connection refused"), not urllib3's wrapper.
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Connection reset",
-                   "timed out", "certificate verify failed", "Max retries exceeded"):
-        if marker in text:
-            return marker.lower() if marker != "Max retries exceeded" else "gave up after retries"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    # The innermost cause is the readable one ("connection refused"), not urllib3's wrapper.
+    import http.client
+    import ssl
+
+    from urllib3.exceptions import NameResolutionError
+
+    causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, NameResolutionError):
+            return "the host name could not be resolved (DNS)"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return str(cause.reason or cause).lower().replace("_", " ")
+    # RemoteDisconnected is a ConnectionResetError, so it is looked for first.
+    for kind, words in ((http.client.RemoteDisconnected,
+                         "the server closed the connection without answering"),
+                        (ConnectionRefusedError, "connection refused"),
+                        (ConnectionResetError, "connection reset by the server")):
+        if any(isinstance(cause, kind) for cause in causes):
+            return words
+    text = str(causes[-1]) or type(causes[-1]).__name__
+    return text.splitlines()[0][:200]
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    return any(isinstance(c, (TimeoutError, Urllib3Timeout)) for c in _causes(exc))

@@ -129,6 +129,8 @@ def parse_json_flag(text: str, flag: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{flag}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{flag}: JSON nested too deeply") from None
 
 
 def parse_tool_choice(text: str) -> Any:
@@ -150,5 +152,5 @@ def parse_option(raw: str) -> tuple[str, Any]:
         raise UsageError(f"-o {key}=... is not allowed: {RESERVED_OPTIONS[key]}")
     try:
         return key, json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return key, text

@@ -71,6 +71,8 @@ def parse_conversation(source: Source) -> list[dict]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source.label} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{source.label} is nested too deeply to be a conversation") from None
     if not isinstance(value, list) or not value:
         raise UsageError(f"{source.label} must be a non-empty JSON array of messages")
     for index, message in enumerate(value):

@@ -306,7 +306,7 @@ def test_moderation_error_names_the_provider(server, run):
 
 def test_error_inside_a_200_body_exits_7(server, run):
     server.json(ERR_200)
-    result = run("chat", "hi", expect=7)
+    result = run("chat", "hi", "--retries", "0", expect=7)
     assert "Provider returned error" in result.stderr and "upstream connect error" in result.stderr
 
 

@@ -1,0 +1,609 @@
+"""Fault injection: every way the far side can fail, its exit code, its one line, its retries.
+
+Each retry test counts the requests the server received. Backoff is replaced by
+one that records its waits instead of sleeping, so the schedule is checked
+without the suite waiting for it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.utils import formatdate
+
+import pytest
+
+from orcli import client as client_module
+from orcli.client import Client
+from orcli.config import resolve_settings
+from orcli.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
+from orcli.sse import Content, iter_events
+from tests.fake_openrouter import (
+    DONE,
+    ERR_200,
+    ERR_429,
+    ERR_502_PROVIDER,
+    PROCESSING,
+    RawFaultServer,
+    Reply,
+    chunk,
+    completion,
+    data,
+    error_body,
+    ignore_client_resets,
+    stream_of,
+)
+
+
+@pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits between attempts, recorded instead of slept; jitter pinned to its top."""
+    recorded: list[float] = []
+    fast = Backoff(sleep=recorded.append, jitter=lambda: 1.0)
+    monkeypatch.setattr(client_module, "DEFAULT_BACKOFF", fast)
+    return recorded
+
+
+@pytest.fixture(autouse=True)
+def quiet_resets(request: pytest.FixtureRequest) -> None:
+    # Many tests here leave a reply unread on purpose; the server need not print about it.
+    if "server" in request.fixturenames:
+        ignore_client_resets(request.getfixturevalue("server"))
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawFaultServer]]:
+    servers: list[RawFaultServer] = []
+
+    def make(*acts: str | bytes) -> RawFaultServer:
+        servers.append(RawFaultServer(*acts).start())
+        return servers[-1]
+
+    yield make
+    for fault in servers:
+        fault.stop()
+        assert not fault.problems(), "raw server: " + "; ".join(fault.problems())
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1"
+
+
+def retry_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "retrying in" in line]
+
+
+def error_line(stderr: str) -> str:
+    errors = [line for line in stderr.splitlines() if line.startswith("orcli: error: ")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+# ---- retried statuses ------------------------------------------------------------
+
+def test_503_503_200_succeeds_on_the_third_request(server, run, waits):
+    server.json(error_body(503, "Service Unavailable"), status=503)
+    server.json(error_body(503, "Service Unavailable"), status=503)
+    server.json(completion("third time lucky"))
+    result = run("chat", "hi")
+    assert len(server.requests) == 3 and result.stdout == "third time lucky\n"
+    assert waits == [1.0, 2.0]  # exponential: base 1 s, then 2 s (jitter at its top)
+    assert retry_lines(result.stderr) == [
+        "orcli: HTTP 503: Service Unavailable; retrying in 1.0 s (attempt 2 of 3)",
+        "orcli: HTTP 503: Service Unavailable; retrying in 2.0 s (attempt 3 of 3)"]
+
+
+def test_503_every_time_exits_7_after_retries_plus_one_requests(server, run):
+    for _ in range(3):
+        server.json(error_body(503, "Service Unavailable"), status=503)
+    result = run("chat", "hi", "--retries", "2", expect=7)
+    assert len(server.requests) == 3
+    assert error_line(result.stderr) == \
+        "orcli: error: HTTP 503: Service Unavailable (after 3 attempts)"
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 524, 529])
+def test_each_transient_status_is_retried(server, run, status):
+    server.json(error_body(status, "try later"), status=status)
+    server.json(completion("ok"))
+    assert run("chat", "hi").stdout == "ok\n"
+    assert len(server.requests) == 2
+
+
+def test_the_same_body_is_sent_on_every_attempt(server, run):
+    server.json(ERR_502_PROVIDER, status=502)
+    server.json(completion("ok"))
+    run("chat", "hi", "-t", "0")
+    assert server.requests[0].body == server.requests[1].body
+
+
+def test_429_after_the_retries_exits_6(server, run):
+    server.json(ERR_429, status=429)
+    server.json(ERR_429, status=429)
+    result = run("chat", "hi", "--retries", "1", expect=6)
+    assert len(server.requests) == 2
+    assert "HTTP 429: Rate limit exceeded: free-models-per-day" in error_line(result.stderr)
+
+
+@pytest.mark.parametrize("status,code", [(400, 4), (401, 3), (402, 5), (403, 4), (404, 4),
+                                         (413, 4), (422, 4)])
+def test_refusals_are_not_retried(server, run, status, code):
+    server.json(error_body(status, "no"), status=status)
+    run("chat", "hi", "--retries", "3", expect=code)
+    assert len(server.requests) == 1
+
+
+def test_retries_zero_means_one_request(server, run, waits):
+    server.json(error_body(503, "down"), status=503)
+    run("chat", "hi", "--retries", "0", expect=7)
+    assert len(server.requests) == 1 and waits == []
+
+
+def test_retries_from_the_environment(server, run):
+    server.json(error_body(503, "down"), status=503)
+    server.json(error_body(503, "down"), status=503)
+    run("chat", "hi", env={"ORCLI_RETRIES": "1"}, expect=7)
+    assert len(server.requests) == 2
+
+
+# ---- the server's advice: Retry-After, X-RateLimit-Reset -----------------------
+
+def test_retry_after_seconds_is_waited_exactly(server, run, waits):
+    server.json(ERR_429, status=429, headers={"Retry-After": "1"})
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert waits == [1.0] and len(server.requests) == 2
+
+
+def test_retry_after_zero_retries_at_once(server, run, waits):
+    server.json(ERR_429, status=429, headers={"Retry-After": "0"})
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert waits == [0.0]
+
+
+def test_retry_after_as_an_http_date(server, run, waits):
+    server.json(ERR_429, status=429, headers={"Retry-After": formatdate(time.time() + 30,
+                                                                        usegmt=True)})
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert len(waits) == 1 and 27 <= waits[0] <= 31
+
+
+def test_x_ratelimit_reset_in_epoch_ms_when_no_retry_after(server, run, waits):
+    reset_ms = int((time.time() + 20) * 1000)
+    server.json(ERR_429, status=429, headers={"X-RateLimit-Reset": str(reset_ms)})
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert len(waits) == 1 and 17 <= waits[0] <= 21
+
+
+def test_x_ratelimit_reset_inside_the_error_metadata(server, run, waits):
+    # OpenRouter copies the rate-limit headers into error.metadata.headers.
+    reset_ms = int((time.time() + 10) * 1000)
+    body = error_body(429, "Rate limit exceeded", {"headers": {"X-RateLimit-Reset": reset_ms}})
+    server.json(body, status=429)
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert len(waits) == 1 and 7 <= waits[0] <= 11
+
+
+def test_retry_after_over_60_s_exits_6_at_once_saying_when(server, run, waits):
+    server.json(ERR_429, status=429, headers={"Retry-After": "300"})
+    result = run("chat", "hi", expect=6)
+    assert len(server.requests) == 1 and waits == []
+    line = error_line(result.stderr)
+    assert line.startswith("orcli: error: rate limited: try again in 5 min (at ")
+    assert " UTC); HTTP 429: Rate limit exceeded" in line
+
+
+def test_long_retry_after_on_a_503_also_exits_6(server, run):
+    server.json(error_body(503, "maintenance"), status=503, headers={"Retry-After": "7200"})
+    result = run("chat", "hi", expect=6)
+    assert "the server asks to wait: try again in 2 h (at " in result.stderr
+    assert "HTTP 503: maintenance" in result.stderr and len(server.requests) == 1
+
+
+def test_short_retry_after_on_the_last_attempt_is_reported(server, run):
+    server.json(ERR_429, status=429, headers={"Retry-After": "5"})
+    result = run("chat", "hi", "--retries", "0", expect=6)
+    assert error_line(result.stderr).endswith("; try again in 5 s")
+
+
+# ---- transient codes inside a body ----------------------------------------------
+
+def test_400_whose_error_code_is_502_is_retried(server, run):
+    server.json(error_body(502, "Provider returned error"), status=400)
+    server.json(completion("ok"))
+    assert run("chat", "hi").stdout == "ok\n"
+    assert len(server.requests) == 2
+
+
+def test_400_whose_error_code_is_502_exits_7_after_the_retries(server, run):
+    server.json(error_body("502", "Provider returned error"), status=400)
+    server.json(error_body("502", "Provider returned error"), status=400)
+    result = run("chat", "hi", "--retries", "1", expect=7)
+    assert "HTTP 400: Provider returned error (after 2 attempts)" in result.stderr
+
+
+def test_200_with_an_error_body_coded_502_is_retried(server, run):
+    server.json(ERR_200)
+    server.json(completion("ok"))
+    assert run("chat", "hi").stdout == "ok\n"
+    assert len(server.requests) == 2
+
+
+def test_200_with_an_error_body_coded_400_is_not_retried(server, run):
+    server.json({"error": {"code": 400, "message": "bad tool schema"}})
+    result = run("chat", "hi", expect=7)
+    assert "error inside a 200 answer (code 400): bad tool schema" in result.stderr
+    assert len(server.requests) == 1
+
+
+def test_200_with_an_error_body_coded_429_exits_6(server, run):
+    server.json({"error": {"code": 429, "message": "slow down"}})
+    run("chat", "hi", "--retries", "0", expect=6)
+
+
+# ---- streams: retried up to the first event, never after -------------------------
+
+def test_stream_503_before_any_event_is_retried(server, run):
+    server.json(error_body(503, "down"), status=503)
+    server.sse(stream_of(["Hel", "lo"]))
+    assert run("stream", "hi").stdout == "Hello\n"
+    assert len(server.requests) == 2
+
+
+def test_stream_whose_first_event_is_a_502_error_is_retried(server, run):
+    server.sse([PROCESSING, data(error_body(502, "Provider returned error")), DONE])
+    server.sse(stream_of(["fresh answer"]))
+    result = run("stream", "hi")
+    assert result.stdout == "fresh answer\n" and len(server.requests) == 2
+
+
+def test_stream_error_after_text_is_not_retried_and_text_stays(server, run):
+    server.sse([data(chunk("partial ")), data(error_body(502, "Provider returned error"))])
+    result = run("stream", "hi", "--retries", "3", expect=7)
+    assert result.stdout == "partial \n" and len(server.requests) == 1
+    assert "Provider returned error" in error_line(result.stderr)
+
+
+def test_stream_first_event_error_that_is_not_transient_is_not_retried(server, run):
+    server.sse([data(error_body(400, "context too long")), DONE])
+    result = run("stream", "hi", expect=7)
+    assert "context too long" in result.stderr and len(server.requests) == 1
+
+
+def test_stream_first_event_is_replayed_to_the_reader(server):
+    server.sse([PROCESSING, data(chunk("a")), data(chunk("b")), DONE])
+    with Client(settings_for(server.base_url)).stream({"model": "m", "messages": []}) as chunks:
+        assert [e.text for e in iter_events(chunks) if isinstance(e, Content)] == ["a", "b"]
+
+
+# ---- time limits -------------------------------------------------------------------
+
+def test_read_timeout_after_headers_is_not_retried(server, run):
+    gate = threading.Event()
+    server.reply(Reply(200, {"Content-Type": "application/json"},
+                       [gate, json.dumps(completion()).encode()], framing="chunked"))
+    try:
+        result = run("chat", "hi", "--timeout", "0.5", "--retries", "2", expect=7)
+    finally:
+        gate.set()
+    assert error_line(result.stderr) == \
+        "orcli: error: the answer did not finish within 0.5 s (--timeout)"
+    assert len(server.requests) == 1
+
+
+def test_timeout_waiting_for_headers_is_not_retried(run, raw_server):
+    silent = raw_server("silent")
+    result = run("chat", "hi", "--timeout", "0.5", base_url=silent.base_url, expect=7)
+    assert error_line(result.stderr) == "orcli: error: no answer within 0.5 s (--timeout)"
+    assert silent.connections == 1
+
+
+def test_keepalive_comments_do_not_reset_the_stream_deadline(server, run):
+    server.sse([PROCESSING, 0.2] * 15)  # a comment every 0.2 s for 3 s, never an event
+    started = time.monotonic()
+    result = run("stream", "hi", "--timeout", "1", expect=7)
+    assert time.monotonic() - started < 1.8
+    assert "within 1 s (--timeout)" in error_line(result.stderr)
+    assert len(server.requests) == 1
+
+
+def test_deadline_covers_the_whole_stream_not_each_read(server, run):
+    pieces = [data(chunk(str(i))) for i in range(30)]
+    server.sse([w for piece in pieces for w in (piece, 0.1)] + [DONE])
+    started = time.monotonic()
+    result = run("stream", "hi", "--timeout", "1", expect=7)
+    assert time.monotonic() - started < 1.8
+    assert result.stdout.startswith("0123")  # what arrived in time stays printed
+
+
+def test_stream_going_silent_keeps_the_text_and_exits_7(server, run):
+    gate = threading.Event()
+    server.sse([data(chunk("so far")), gate, DONE])
+    try:
+        result = run("stream", "hi", "--timeout", "0.5", expect=7)
+    finally:
+        gate.set()
+    assert result.stdout == "so far\n"
+    assert error_line(result.stderr) == \
+        "orcli: error: the answer did not finish within 0.5 s (--timeout)"
+    assert len(server.requests) == 1
+
+
+def test_whitespace_keepalive_does_not_reset_the_chat_deadline(server, run):
+    server.reply(Reply(200, {"Content-Type": "application/json"}, [b"\n", 0.2] * 15,
+                       framing="chunked"))
+    started = time.monotonic()
+    result = run("chat", "hi", "--timeout", "1", expect=7)
+    assert time.monotonic() - started < 1.8
+    assert "did not finish within 1 s" in result.stderr
+
+
+def test_whitespace_keepalive_then_the_answer_within_the_deadline(server, run):
+    body = json.dumps(completion("worth the wait")).encode()
+    server.reply(Reply(200, {"Content-Type": "application/json"},
+                       [b"\n", 0.1, b"\n", 0.1, body], framing="chunked"))
+    assert run("chat", "hi", "--timeout", "5").stdout == "worth the wait\n"
+
+
+# ---- connection faults ---------------------------------------------------------------
+
+def test_connection_refused_is_retried_then_exits_7(run, waits):
+    result = run("chat", "hi", "--retries", "2", base_url=closed_port_url(), expect=7)
+    assert len(waits) == 2 and len(retry_lines(result.stderr)) == 2
+    line = error_line(result.stderr)
+    assert "cannot reach http://127.0.0.1:" in line
+    assert line.endswith(": connection refused (after 3 attempts)")
+
+
+def test_connection_reset_is_retried(run, raw_server):
+    fault = raw_server("reset", "reset")
+    result = run("chat", "hi", "--retries", "1", base_url=fault.base_url, expect=7)
+    assert fault.connections == 2
+    assert "connection reset by the server (after 2 attempts)" in error_line(result.stderr)
+
+
+def test_reset_then_an_answer_succeeds(run, raw_server):
+    body = json.dumps(completion("after the reset")).encode()
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+              b"Connection: close\r\n\r\n%s" % (len(body), body))
+    fault = raw_server("reset", answer)
+    assert run("chat", "hi", base_url=fault.base_url).stdout == "after the reset\n"
+    assert fault.connections == 2
+
+
+def test_server_closing_without_an_answer_is_retried(run, raw_server):
+    fault = raw_server("close", "close")
+    result = run("chat", "hi", "--retries", "1", base_url=fault.base_url, expect=7)
+    assert "the server closed the connection without answering" in result.stderr
+    assert fault.connections == 2
+
+
+def test_name_resolution_failure_is_retried_then_exits_7(run, waits):
+    result = run("chat", "hi", "--retries", "1", base_url="http://api.orcli.invalid/api/v1",
+                 expect=7)
+    assert error_line(result.stderr) == (
+        "orcli: error: cannot reach http://api.orcli.invalid/api/v1/chat/completions: "
+        "the host name could not be resolved (DNS) (after 2 attempts)")
+    assert len(waits) == 1
+
+
+def test_tls_error_is_not_retried(server, run, waits):
+    https_url = server.base_url.replace("http://", "https://")
+    result = run("chat", "hi", base_url=https_url, expect=7)
+    line = error_line(result.stderr)
+    assert line.startswith("orcli: error: TLS error talking to https://127.0.0.1:")
+    assert "wrong version number" in line and waits == []
+    assert server.requests == []  # the handshake never became a request
+
+
+def test_untrusted_certificate_is_a_tls_error_not_retried(run, tmp_path, waits):
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    handshakes: list[str] = []
+
+    def serve_one() -> None:
+        conn, _ = listener.accept()
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError) as exc:
+            handshakes.append(type(exc).__name__)
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/api/v1"
+    result = run("chat", "hi", base_url=url, expect=7)
+    thread.join(5)
+    listener.close()
+    assert "TLS error talking to https://127.0.0.1:" in error_line(result.stderr)
+    assert "certificate verify failed: self-signed certificate" in result.stderr
+    assert waits == [] and len(handshakes) == 1  # one handshake, no retry
+
+
+def test_garbage_instead_of_http_exits_7(run, raw_server):
+    fault = raw_server(b"SSH-2.0-OpenSSH_9.6\r\n")
+    result = run("chat", "hi", "--retries", "0", base_url=fault.base_url, expect=7)
+    assert error_line(result.stderr).startswith("orcli: error: cannot reach")
+
+
+@pytest.mark.parametrize("url", ["http://:80/api", "http://exa mple.com/api", "http://a..b/api",
+                                 "http://example.com:99999/api"])
+def test_unusable_base_url_exits_3(run, url):
+    result = run("chat", "hi", base_url=url, expect=3)
+    assert error_line(result.stderr).startswith("orcli: error: the base URL cannot be used")
+
+
+# ---- bodies that are wrong -------------------------------------------------------------
+
+def test_json_body_cut_short_is_not_retried(server, run):
+    server.reply(Reply(200, {"Content-Type": "application/json"},
+                       [json.dumps(completion())[:40].encode()], cut=True))
+    result = run("chat", "hi", expect=7)
+    assert error_line(result.stderr) == \
+        "orcli: error: the connection closed before the answer was complete"
+    assert len(server.requests) == 1
+
+
+def test_malformed_json_in_a_200_exits_7(server, run):
+    server.raw(b'{"id": "gen-1", "choices": [', content_type="application/json")
+    result = run("chat", "hi", expect=7)
+    assert error_line(result.stderr) == \
+        "orcli: error: HTTP 200 but the answer is not JSON (unreadable body)"
+    assert len(server.requests) == 1
+
+
+def test_json_that_is_not_an_object_exits_7(server, run):
+    server.raw(b'["a", "list"]', content_type="application/json")
+    assert "not a JSON object" in run("chat", "hi", expect=7).stderr
+
+
+def test_html_error_page_is_retried_then_summarised(server, run):
+    page = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>"
+    server.raw(page, status=502)
+    server.raw(page, status=502)
+    result = run("chat", "hi", "--retries", "1", expect=7)
+    assert error_line(result.stderr) == \
+        "orcli: error: HTTP 502: the server sent an HTML page (after 2 attempts)"
+
+
+def test_html_page_answering_a_stream_exits_7(server, run):
+    server.raw(b"<html><body>Please log in to the captive portal</body></html>")
+    result = run("stream", "hi", expect=7)
+    assert "HTTP 200 but the answer is not JSON (an HTML page)" in result.stderr
+
+
+def test_error_inside_a_200_exits_7_naming_the_provider(server, run):
+    server.json(ERR_200)
+    result = run("chat", "hi", "--retries", "0", expect=7)
+    assert "error inside a 200 answer (code 502): Provider returned error" in result.stderr
+    assert "provider Mistral" in result.stderr
+
+
+def test_malformed_sse_exits_7(server, run):
+    server.sse([data(chunk("ok ")), b"data: {not json\n\n", DONE])
+    result = run("stream", "hi", expect=7)
+    assert result.stdout == "ok \n"
+    assert "stream sent data that is not JSON" in error_line(result.stderr)
+
+
+def test_stream_closed_before_done_keeps_the_text_and_exits_7(server, run):
+    server.sse(stream_of(["one ", "two"])[:-1], framing="close")
+    result = run("stream", "hi", expect=7)
+    assert result.stdout == "one two\n"
+    assert "stream ended before [DONE]" in error_line(result.stderr)
+
+
+def test_cut_chunked_stream_keeps_the_text_and_exits_7(server, run):
+    server.sse(stream_of(["one ", "two"])[:-3], cut=True)
+    result = run("stream", "hi", expect=7)
+    assert result.stdout == "one two\n"
+    assert error_line(result.stderr) == \
+        "orcli: error: the connection closed before the answer was complete"
+    assert len(server.requests) == 1
+
+
+def test_empty_choices_exits_7(server, run):
+    answer = completion("x")
+    answer["choices"] = []
+    server.json(answer)
+    result = run("chat", "hi", expect=7)
+    assert error_line(result.stderr) == \
+        "orcli: error: the answer has no choices (the provider returned nothing)"
+
+
+def test_null_content_is_an_empty_answer_with_a_warning(server, run):
+    server.json(completion(None, finish_reason="content_filter"))
+    result = run("chat", "hi")
+    assert result.stdout == ""
+    assert result.stderr == "orcli: warning: empty answer (finish_reason: content_filter)\n"
+
+
+@pytest.mark.parametrize("message", ["a string", ["a", "list"], {"content": 5}])
+def test_answer_with_a_message_of_the_wrong_shape_exits_7(server, run, message):
+    answer = completion("x")
+    answer["choices"][0]["message"] = message
+    server.json(answer)
+    assert "orcli: error:" in run("chat", "hi", expect=7).stderr
+
+
+def test_stream_answered_with_one_json_error_body(server, run):
+    server.json(error_body(400, "stream not supported here"))
+    result = run("stream", "hi", expect=7)
+    assert "stream not supported here" in result.stderr
+
+
+# ---- the policy itself, as tables -------------------------------------------------------
+
+def settings_for(base_url: str, **flags: object) -> object:
+    return resolve_settings({"base_url": base_url, **flags},
+                            {"OPENROUTER_API_KEY": "sk-test"}, {}, "none")
+
+
+def test_backoff_is_injectable_through_the_constructor(server):
+    waits: list[float] = []
+    server.json(error_body(500, "x"), status=500)
+    server.json(completion("ok"))
+    backoff = Backoff(base=0.25, sleep=waits.append, jitter=lambda: 0.0)
+    answer = Client(settings_for(server.base_url), backoff=backoff).chat({"model": "m"})
+    assert answer["choices"][0]["message"]["content"] == "ok"
+    assert waits == [0.125]  # no jitter: half the first step
+
+
+@pytest.mark.parametrize("attempt,low,high", [(1, 0.5, 1.0), (2, 1.0, 2.0), (3, 2.0, 4.0),
+                                              (10, 15.0, 30.0)])
+def test_backoff_grows_and_is_capped(attempt, low, high):
+    assert Backoff(jitter=lambda: 0.0).delay(attempt) == low
+    assert Backoff(jitter=lambda: 1.0).delay(attempt) == high
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("5", 5.0), (" 0 ", 0.0), ("1.5", 1.5), ("-3", 0.0), ("soon", None), ("", None),
+    ("nan", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    (formatdate(1_000_120, usegmt=True), 120.0),
+])
+def test_parse_retry_after(value, expected):
+    now = 1_000_000.0 if "1970" in value else time.time()
+    assert parse_retry_after(value, now) == expected
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("1700000030000", 30.0), (1_700_000_030_000, 30.0), ("1699999990000", None),
+    ("1700000030", 30.0), ("never", None), ("inf", None),
+])
+def test_parse_reset_takes_epoch_milliseconds(value, expected):
+    assert parse_reset(value, 1_700_000_000.0) == expected
+
+
+@pytest.mark.parametrize("seconds,expected", [
+    (5, "in 5 s"), (0.2, "in 1 s"), (90, "in 90 s"), (300, "in 5 min (at 00:05 UTC)"),
+    (7200, "in 2 h (at 02:00 UTC)"), (93600, "in 26 h (at 1970-01-02 02:00 UTC)"),
+])
+def test_describe_wait(seconds, expected):
+    assert describe_wait(seconds, 0.0) == expected
+
+
+@pytest.mark.parametrize("error,expected", [
+    ({"code": 502}, 502), ({"code": "503"}, 503), ({"code": "server_error"}, None),
+    ({"code": True}, None), ({}, None), ("text", None), (None, None),
+])
+def test_error_code(error, expected):
+    assert error_code(error) == expected
