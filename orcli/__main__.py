@@ -51,6 +51,9 @@ def _run(args: list[str], streams: Streams) -> int:
     command = typer.main.get_command(app)
     if _COMPLETE_VAR in streams.env:
         # Shell completion: Typer answers and exits on its own.
+        from orcli.completion import enable
+
+        enable()
         command.main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)
     try:
         # make_context + invoke rather than command.main: Typer's main turns

@@ -10,24 +10,34 @@ from typing import Annotated, Optional
 
 import typer
 
-from orcli import __version__
+from orcli import __version__, completion
 from orcli.errors import UsageError
+from orcli.helptext import (
+    BODY,
+    CHAT_EPILOG,
+    CONN,
+    FILTER,
+    GUARD,
+    INPUT,
+    MODELS_EPILOG,
+    OUT,
+    PRICE_EPILOG,
+    ROOT_EPILOG,
+    STREAM_EPILOG,
+    GroupedCommand,
+)
 from orcli.payload import BodyOptions
 
 app = typer.Typer(
     name="orcli",
     help="A command-line client for the OpenRouter API, made for shell pipelines and CI.",
+    epilog=ROOT_EPILOG,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-CONN = "Connection"
-BODY = "Request body"
-OUT = "Output"
-GUARD = "Guards"
 
 
 def _version(value: bool) -> None:
@@ -46,18 +56,36 @@ def main_callback(
 
 
 ModelOpt = Annotated[Optional[str], typer.Option(
-    "-m", "--model", help="Model id [env ORCLI_MODEL; default mistralai/devstral-2512].",
-    rich_help_panel=CONN)]
+    "-m", "--model", metavar="MODEL", autocompletion=completion.complete_model,
+    help="Model id [env ORCLI_MODEL; default mistralai/devstral-2512].", rich_help_panel=CONN)]
 BaseUrlOpt = Annotated[Optional[str], typer.Option(
-    "--base-url", help="API base URL [env OPENROUTER_BASE_URL].", rich_help_panel=CONN)]
+    "--base-url", metavar="URL", help="API base URL [env OPENROUTER_BASE_URL].",
+    rich_help_panel=CONN)]
 TimeoutOpt = Annotated[Optional[float], typer.Option(
-    "--timeout", help="Deadline per attempt, seconds [env ORCLI_TIMEOUT; 600].",
+    "--timeout", metavar="SECONDS", help="Deadline per attempt [env ORCLI_TIMEOUT; 600].",
     rich_help_panel=CONN)]
 RetriesOpt = Annotated[Optional[int], typer.Option(
-    "--retries", help="Extra attempts on 429/5xx/network errors [env ORCLI_RETRIES; 2].",
+    "--retries", metavar="N", help="Extra attempts on 429/5xx/network errors "
+    "[env ORCLI_RETRIES; 2].", rich_help_panel=CONN)]
+RefreshOpt = Annotated[bool, typer.Option(
+    "--refresh", help="Fetch the model catalog again, ignoring the one-hour cache.",
     rich_help_panel=CONN)]
+NoColorOpt = Annotated[bool, typer.Option(
+    "--no-color", help="No colour or styles on stdout or stderr (as NO_COLOR=1 does).",
+    rich_help_panel=OUT)]
 DebugOpt = Annotated[bool, typer.Option(
     "--debug", help="Show tracebacks and request details on stderr (key redacted).")]
+FilesOpt = Annotated[Optional[list[str]], typer.Option(
+    "-f", "--file", metavar="PATH", help="Append this file's text (repeatable).",
+    show_default=False, rich_help_panel=INPUT)]
+MessagesOpt = Annotated[Optional[str], typer.Option(
+    "--messages", metavar="PATH", help="JSON array of {role, content} messages, used instead "
+    "of PROMPT and stdin ('-' reads it from stdin).", rich_help_panel=INPUT)]
+SystemOpt = Annotated[Optional[str], typer.Option(
+    "-s", "--system", metavar="TEXT", help="System message, sent first.",
+    rich_help_panel=INPUT)]
+NoStdinOpt = Annotated[bool, typer.Option(
+    "--no-stdin", help="Never read stdin, even when it is piped.", rich_help_panel=INPUT)]
 
 
 def settings_flags(model: str | None, base_url: str | None = None, timeout: float | None = None,
@@ -79,75 +107,78 @@ def parse_usd(value: str | None, flag: str) -> Decimal | None:
     return amount
 
 
-@app.command("chat", epilog="Examples: git diff | orcli chat 'write the commit message'  |  "
-             "orcli chat --dry-run --max-cost 0.01 -f big.txt 'summarize'")
-@app.command("stream", epilog="Examples: orcli stream 'tell a story' | tee story.txt  |  "
-             "orcli stream --jsonl 'hi' | jq -c 'select(.type==\"usage\")'")
+@app.command("stream", cls=GroupedCommand, epilog=STREAM_EPILOG,
+             short_help="Send a prompt; print the answer as it arrives.",
+             help="Send a prompt and print the answer as it arrives, flushed piece by piece.")
+@app.command("chat", cls=GroupedCommand, epilog=CHAT_EPILOG,
+             short_help="Send a prompt; print the whole answer.",
+             help="Send a prompt and print the whole answer; usage and cost on stderr.")
 def chat_command(
     ctx: typer.Context,
     prompt: Annotated[Optional[list[str]], typer.Argument(
-        help="Prompt words, joined by spaces; piped stdin is appended after a blank line.",
-        show_default=False)] = None,
-    file: Annotated[Optional[list[str]], typer.Option(
-        "-f", "--file", help="Append this file's text (repeatable).", show_default=False)] = None,
-    messages: Annotated[Optional[str], typer.Option(
-        "--messages", help="JSON array of {role, content} messages ('-' for stdin).")] = None,
-    system: Annotated[Optional[str], typer.Option(
-        "-s", "--system", help="System message, sent first.")] = None,
-    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin.")] = False,
+        metavar="[PROMPT]...", show_default=False,
+        help="Prompt words, joined by spaces; piped stdin is appended after a blank line.")] = None,
+    file: FilesOpt = None,
+    messages: MessagesOpt = None,
+    system: SystemOpt = None,
+    no_stdin: NoStdinOpt = False,
     model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
     temperature: Annotated[Optional[float], typer.Option(
-        "-t", "--temperature", help="Sampling temperature, 0 to 2.", rich_help_panel=BODY)] = None,
+        "-t", "--temperature", metavar="NUM", help="Sampling temperature, 0 to 2.",
+        rich_help_panel=BODY)] = None,
     top_p: Annotated[Optional[float], typer.Option(
-        "--top-p", help="Nucleus sampling, 0 to 1.", rich_help_panel=BODY)] = None,
+        "--top-p", metavar="NUM", help="Nucleus sampling, 0 to 1.", rich_help_panel=BODY)] = None,
     max_tokens: Annotated[Optional[int], typer.Option(
-        "--max-tokens", help="Most tokens to generate.", rich_help_panel=BODY)] = None,
+        "--max-tokens", metavar="N", help="Most tokens to generate.", rich_help_panel=BODY)] = None,
     stop: Annotated[Optional[list[str]], typer.Option(
-        "--stop", help="Stop sequence (repeatable).", rich_help_panel=BODY,
+        "--stop", metavar="TEXT", help="Stop sequence (repeatable).", rich_help_panel=BODY,
         show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", help="Seed for sampling.", rich_help_panel=BODY)] = None,
+        "--seed", metavar="N", help="Seed for sampling.", rich_help_panel=BODY)] = None,
     frequency_penalty: Annotated[Optional[float], typer.Option(
-        "--frequency-penalty", help="-2 to 2.", rich_help_panel=BODY)] = None,
+        "--frequency-penalty", metavar="NUM", help="-2 to 2.", rich_help_panel=BODY)] = None,
     presence_penalty: Annotated[Optional[float], typer.Option(
-        "--presence-penalty", help="-2 to 2.", rich_help_panel=BODY)] = None,
+        "--presence-penalty", metavar="NUM", help="-2 to 2.", rich_help_panel=BODY)] = None,
     option: Annotated[Optional[list[str]], typer.Option(
-        "-o", "--option", help="Any other body field, KEY=VALUE (VALUE parsed as JSON if it "
-        "can be), e.g. -o top_k=40 (repeatable).", rich_help_panel=BODY,
+        "-o", "--option", metavar="KEY=VALUE", help="Any other body field; VALUE is parsed as "
+        "JSON if it can be, e.g. -o top_k=40 (repeatable).", rich_help_panel=BODY,
         show_default=False)] = None,
     schema: Annotated[Optional[str], typer.Option(
-        "--schema", help="Structured output: a JSON Schema, inline or a file path.",
-        rich_help_panel=BODY)] = None,
+        "--schema", metavar="PATH|JSON", help="Structured output: a JSON Schema, inline or in "
+        "a file.", rich_help_panel=BODY)] = None,
     json_object: Annotated[bool, typer.Option(
         "--json-object", help="Ask for a JSON object answer.", rich_help_panel=BODY)] = False,
     tools: Annotated[Optional[str], typer.Option(
-        "--tools", help="File with a JSON array of tool definitions.",
+        "--tools", metavar="PATH", help="File with a JSON array of tool definitions.",
         rich_help_panel=BODY)] = None,
     tool_choice: Annotated[Optional[str], typer.Option(
-        "--tool-choice", help="auto, none, required, a function name, or JSON.",
-        rich_help_panel=BODY)] = None,
+        "--tool-choice", metavar="CHOICE", autocompletion=completion.complete_tool_choice,
+        help="auto, none, required, a function name, or JSON.", rich_help_panel=BODY)] = None,
+    max_cost: Annotated[Optional[str], typer.Option(
+        "--max-cost", metavar="USD", help="Refuse (exit 8) if the worst case could cost more "
+        "than this; sets max_tokens to fit when it is not given.", rich_help_panel=GUARD)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the JSON body that would be sent and exit; no key, no network "
+        "(the guards still apply).", rich_help_panel=GUARD)] = False,
     json_out: Annotated[bool, typer.Option(
         "--json", help="chat: print the API's response JSON.", rich_help_panel=OUT)] = False,
     jsonl: Annotated[bool, typer.Option(
         "--jsonl", help="stream: one JSON event per line.", rich_help_panel=OUT)] = False,
+    plain: Annotated[bool, typer.Option(
+        "--plain", help="chat: print the answer as is, not rendered as Markdown on a terminal.",
+        rich_help_panel=OUT)] = False,
     usage: Annotated[Optional[bool], typer.Option(
         "--usage/--no-usage", help="Usage and cost line on stderr [default: on a terminal].",
         rich_help_panel=OUT, show_default=False)] = None,
     show_reasoning: Annotated[bool, typer.Option(
         "--show-reasoning", help="Write the model's reasoning to stderr.",
         rich_help_panel=OUT)] = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print the JSON body that would be sent and exit; no key, no network.",
-        rich_help_panel=OUT)] = False,
-    max_cost: Annotated[Optional[str], typer.Option(
-        "--max-cost", help="Refuse (exit 8) if the worst case could cost more USD than this.",
-        rich_help_panel=GUARD)] = None,
-    base_url: BaseUrlOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
+    no_color: NoColorOpt = False,
     debug: DebugOpt = False,
 ) -> int:
-    """Send a prompt; print the answer (chat: whole; stream: as it arrives)."""
     from orcli.commands.chat import ChatOptions, run_chat
 
     is_stream = ctx.info_name == "stream"
@@ -164,46 +195,54 @@ def chat_command(
     opts = ChatOptions(
         words=prompt or (), files=file or (), messages_path=messages, system=system,
         no_stdin=no_stdin, body=body, stream=is_stream, json_out=json_out, jsonl=jsonl,
-        dry_run=dry_run, usage=usage, show_reasoning=show_reasoning,
+        plain=plain, dry_run=dry_run, usage=usage, show_reasoning=show_reasoning,
         max_cost=parse_usd(max_cost, "--max-cost"),
         settings_flags=settings_flags(model, base_url, timeout, retries), debug=debug,
     )
-    return run_chat(opts, ctx.obj)
+    return run_chat(opts, ctx.obj.without_color(no_color))
 
 
-@app.command("models", epilog="Examples: orcli models mistral --sort price  |  "
-             "orcli models --supports tools --max-price 1 | cut -f1  |  "
-             "orcli models show mistralai/devstral-2512")
+@app.command("models", cls=GroupedCommand, epilog=MODELS_EPILOG,
+             short_help="List and search the model catalog; `models show ID`.",
+             help="List OpenRouter's models (cached for an hour); `models show ID` for one.")
 def models_command(
     ctx: typer.Context,
     search: Annotated[Optional[list[str]], typer.Argument(
+        metavar="[SEARCH]...", autocompletion=completion.complete_models_words,
         help="Text to find in model ids and names; or `show ID` for one model's details.",
         show_default=False)] = None,
     max_price: Annotated[Optional[str], typer.Option(
-        "--max-price", help="Most USD per 1M input tokens.")] = None,
+        "--max-price", metavar="USD", help="Most USD per 1M input tokens.",
+        rich_help_panel=FILTER)] = None,
     min_context: Annotated[Optional[int], typer.Option(
-        "--min-context", help="Least context length, tokens.", min=0)] = None,
+        "--min-context", metavar="TOKENS", help="Least context length.", min=0,
+        rich_help_panel=FILTER)] = None,
     supports: Annotated[Optional[list[str]], typer.Option(
-        "--supports", help="Supported parameter, e.g. tools (repeatable).",
-        show_default=False)] = None,
-    free: Annotated[bool, typer.Option("--free", help="Only models that cost nothing.")] = False,
+        "--supports", metavar="PARAM", help="Supported parameter, e.g. tools (repeatable).",
+        autocompletion=completion.complete_supports, show_default=False,
+        rich_help_panel=FILTER)] = None,
+    free: Annotated[bool, typer.Option(
+        "--free", help="Only models that cost nothing.", rich_help_panel=FILTER)] = False,
     modality: Annotated[Optional[str], typer.Option(
-        "--modality", help="Input modality, e.g. image.")] = None,
+        "--modality", metavar="KIND", help="Input modality, e.g. image.",
+        autocompletion=completion.complete_modality, rich_help_panel=FILTER)] = None,
     sort: Annotated[str, typer.Option(
-        "--sort", help="id, price, context or created.")] = "id",
-    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
+        "--sort", metavar="KEY", help="id, price, context or created.",
+        autocompletion=completion.complete_sort, rich_help_panel=OUT)] = "id",
+    reverse: Annotated[bool, typer.Option(
+        "--reverse", help="Reverse the order.", rich_help_panel=OUT)] = False,
     limit: Annotated[Optional[int], typer.Option(
-        "--limit", help="Show at most N models.", min=0)] = None,
+        "--limit", metavar="N", help="Show at most N models.", min=0,
+        rich_help_panel=OUT)] = None,
     json_out: Annotated[bool, typer.Option(
-        "--json", help="The API's model objects as a JSON array.")] = False,
-    refresh: Annotated[bool, typer.Option(
-        "--refresh", help="Fetch the catalog again, ignoring the cache.")] = False,
+        "--json", help="The API's model objects as a JSON array.", rich_help_panel=OUT)] = False,
+    no_color: NoColorOpt = False,
+    refresh: RefreshOpt = False,
     base_url: BaseUrlOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     debug: DebugOpt = False,
 ) -> int:
-    """List OpenRouter's models (cached for an hour); `models show ID` for one."""
     from orcli.commands.models import ModelsOptions, run_models
 
     words = list(search or [])
@@ -219,43 +258,42 @@ def models_command(
         limit=limit, json_out=json_out, refresh=refresh,
         settings_flags=settings_flags(None, base_url, timeout, retries), debug=debug,
     )
-    return run_models(opts, ctx.obj)
+    return run_models(opts, ctx.obj.without_color(no_color))
 
 
-@app.command("price", epilog="Examples: git diff | orcli price 'review this'  |  "
-             "orcli price -f book.txt --output-tokens 2000 --compare openai/gpt-4o  |  "
-             "orcli price --input-tokens 1000000 --json")
+@app.command("price", cls=GroupedCommand, epilog=PRICE_EPILOG,
+             short_help="Estimate what a prompt would cost, without sending it.",
+             help="Say what a prompt would cost before sending it (exact token counts for "
+             "Mistral's Tekken models, labelled estimates otherwise).")
 def price_command(
     ctx: typer.Context,
     text: Annotated[Optional[list[str]], typer.Argument(
-        help="Prompt words; piped stdin and -f files are added as for chat.",
+        metavar="[TEXT]...", help="Prompt words; piped stdin and -f files are added as for chat.",
         show_default=False)] = None,
-    file: Annotated[Optional[list[str]], typer.Option(
-        "-f", "--file", help="Add this file's text (repeatable).", show_default=False)] = None,
-    messages: Annotated[Optional[str], typer.Option(
-        "--messages", help="JSON array of {role, content} messages ('-' for stdin).")] = None,
-    system: Annotated[Optional[str], typer.Option(
-        "-s", "--system", help="System message.")] = None,
-    no_stdin: Annotated[bool, typer.Option("--no-stdin", help="Never read stdin.")] = False,
+    file: FilesOpt = None,
+    messages: MessagesOpt = None,
+    system: SystemOpt = None,
+    no_stdin: NoStdinOpt = False,
     input_tokens: Annotated[Optional[int], typer.Option(
-        "--input-tokens", help="Price this many input tokens instead of counting text.",
-        min=0)] = None,
+        "--input-tokens", metavar="N", help="Price this many input tokens instead of counting "
+        "text.", min=0, rich_help_panel=INPUT)] = None,
     output_tokens: Annotated[int, typer.Option(
-        "--output-tokens", help="Output tokens to add to the estimate.", min=0)] = 0,
+        "--output-tokens", metavar="N", help="Output tokens to add to the estimate.", min=0,
+        rich_help_panel=INPUT)] = 0,
     model: ModelOpt = None,
     compare: Annotated[Optional[list[str]], typer.Option(
-        "--compare", help="Also price for this model (repeatable); cheapest first.",
-        show_default=False)] = None,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="One JSON object per model, one per line.")] = False,
-    refresh: Annotated[bool, typer.Option(
-        "--refresh", help="Fetch the catalog again, ignoring the cache.")] = False,
+        "--compare", metavar="MODEL", help="Also price for this model (repeatable); cheapest "
+        "first.", autocompletion=completion.complete_model, show_default=False,
+        rich_help_panel=CONN)] = None,
+    refresh: RefreshOpt = False,
     base_url: BaseUrlOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per model, one per line.", rich_help_panel=OUT)] = False,
+    no_color: NoColorOpt = False,
     debug: DebugOpt = False,
 ) -> int:
-    """Say what a prompt would cost, before sending it (exact tokens for Mistral models)."""
     from orcli.commands.price import PriceOptions, run_price
 
     opts = PriceOptions(
@@ -264,4 +302,4 @@ def price_command(
         compare=compare or (), json_out=json_out, refresh=refresh,
         settings_flags=settings_flags(model, base_url, timeout, retries), debug=debug,
     )
-    return run_price(opts, ctx.obj)
+    return run_price(opts, ctx.obj.without_color(no_color))

@@ -1,24 +1,85 @@
-"""What the user sees: answer text, tool calls, the usage line.
+"""What the user sees: answer text, tool calls, the usage line, tables, the spinner.
 
 The only module that may import rich, and only inside the functions that draw
-on a terminal, so piped output never pays for it.
+on a terminal, so piped output never pays for it. Whether a stream gets colour
+is decided in `Streams` (stdout_color, stderr_color, spinner), never here.
+The dim usage line and reasoning are one hand-written escape code each, and the
+spinner is a thread writing carriage-return frames: they run on every terminal
+call, so they must not load rich.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import os
+import threading
 from decimal import Decimal
 from typing import Any
 
 from orcli.pricing import format_usd
 from orcli.streams import Streams
 
+DIM = "\x1b[2m"
+RESET = "\x1b[0m"
+# Rich's ANSI theme uses the terminal's own palette, so code stays readable on
+# light and dark backgrounds alike.
+CODE_THEME = "ansi_dark"
 
-def write_answer(streams: Streams, text: str) -> None:
+
+def dim(text: str, on: bool) -> str:
+    """Text wrapped in the dim escape when `on` (a colour stream)."""
+    return f"{DIM}{text}{RESET}" if on and text else text
+
+
+def markdown_wanted(streams: Streams, plain: bool) -> bool:
+    """Rendered Markdown only on a colour terminal, never into a pipe or with --plain.
+
+    Without colour (NO_COLOR, --no-color) the answer is printed as is: Markdown
+    source is already the plain-text form, and rendering it with no styles
+    would only drop the emphasis marks.
+    """
+    return not plain and streams.stdout_color
+
+
+def write_answer(streams: Streams, text: str, markdown: bool = False) -> None:
     """The answer on stdout, plus a newline unless it already ends with one."""
     if text == "":
         return
+    if markdown:
+        write_markdown(streams, text)
+        return
     streams.out(text if text.endswith("\n") else text + "\n", flush=True)
+
+
+def write_markdown(streams: Streams, text: str) -> None:
+    """The answer rendered as Markdown for the terminal, as wide as the terminal."""
+    from rich.markdown import Markdown
+
+    markdown = Markdown(text, code_theme=CODE_THEME)
+    _keep_line_breaks(markdown.parsed)
+    buffer = io.StringIO()
+    _console(buffer, streams, color=True).print(markdown)
+    # Rich pads every line to the full width; unstyled padding would only come
+    # along as trailing spaces when the answer is copied from the terminal.
+    lines = buffer.getvalue().split("\n")
+    streams.out("\n".join(line.rstrip(" ") for line in lines), flush=True)
+
+
+def _keep_line_breaks(tokens: list[Any]) -> None:
+    # A model's single newlines are meant as line breaks (verse, addresses, steps),
+    # as chat UIs show them; CommonMark would join such lines into one paragraph.
+    for token in tokens:
+        if token.type == "softbreak":
+            token.type = "hardbreak"
+        if token.children:
+            _keep_line_breaks(token.children)
+
+
+def write_reasoning(streams: Streams, text: str) -> None:
+    """The model's reasoning on stderr, dimmed on a colour terminal to set it apart."""
+    streams.err(dim(text, streams.stderr_color))
 
 
 def format_tool_calls(calls: list[dict[str, Any]]) -> str:
@@ -57,9 +118,7 @@ def _count(n: int | None) -> str:
 
 def write_usage(streams: Streams, line: str) -> None:
     """The usage line, dimmed on a colour terminal."""
-    if streams.stderr_isatty and streams.color:
-        line = f"\x1b[2m{line}\x1b[0m"
-    streams.err(line)
+    streams.err(dim(line, streams.stderr_color))
 
 
 def write_json(streams: Streams, value: Any) -> None:
@@ -73,16 +132,8 @@ _MIN_NAME_WIDTH = 12
 
 def write_models_table(streams: Streams, rows: list[tuple[str, str, str, str, str]]) -> None:
     """The model list as a table for a terminal; plain text when colour is off (NO_COLOR)."""
-    import io
-
-    from rich.console import Console
-
     buffer = io.StringIO()
-    # markup/emoji off: model names are data, and "[...]" in one must print as is.
-    console = Console(
-        file=buffer, force_terminal=streams.color, no_color=not streams.color,
-        width=_terminal_width(streams), markup=False, emoji=False, highlight=False,
-    )
+    console = _console(buffer, streams, color=streams.stdout_color)
     widths = [max([len(t), *(len(r[i]) for r in rows)]) for i, t in enumerate(MODEL_COLUMNS[:4])]
     fixed = sum(widths) + 2 * len(widths)  # two spaces between columns
     # Ids are copied into -m and prices are read: never cut them, only the name gives
@@ -106,6 +157,18 @@ def _models_table(rows: list[tuple[str, str, str, str, str]], widths: list[int],
     return table
 
 
+def _console(buffer: io.StringIO, streams: Streams, color: bool) -> Any:
+    """A rich Console drawing into `buffer` for stdout, styled only when `color`."""
+    from rich.console import Console
+
+    # markup/emoji off: model names and answers are data, and "[...]" or ":x:" in
+    # one must print as is. The environment is the Streams' one, as everywhere.
+    return Console(
+        file=buffer, force_terminal=color, no_color=not color, width=_terminal_width(streams),
+        markup=False, emoji=False, highlight=False, _environ=dict(streams.env),
+    )
+
+
 def _terminal_width(streams: Streams) -> int | None:
     """COLUMNS from the environment when set; None lets rich ask the terminal."""
     columns = streams.env.get("COLUMNS", "")
@@ -117,9 +180,6 @@ PRICE_COLUMNS = ("model", "input tokens", "output tokens", "$/M in", "$/M out", 
 
 def write_price_table(streams: Streams, rows: list[tuple[str, str, str, str, str, str]]) -> None:
     """`orcli price` estimates as a table for a terminal, cheapest first as given."""
-    import io
-
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -129,9 +189,78 @@ def write_price_table(streams: Streams, rows: list[tuple[str, str, str, str, str
     for row in rows:
         table.add_row(*row)
     buffer = io.StringIO()
-    console = Console(
-        file=buffer, force_terminal=streams.color, no_color=not streams.color,
-        width=_terminal_width(streams), markup=False, emoji=False, highlight=False,
-    )
-    console.print(table)
+    _console(buffer, streams, color=streams.stdout_color).print(table)
     streams.out(buffer.getvalue(), flush=True)
+
+
+SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPINNER_INTERVAL = 0.08  # seconds; the first frame waits this long, so quick answers never flash
+
+
+class Spinner:
+    """A spinner on stderr while orcli waits for the first byte of the answer.
+
+    Does nothing unless `streams.spinner` (stdout and stderr both terminals).
+    It draws with a carriage return and erases by overwriting with spaces, so it
+    needs no escape codes. `stop()` must come before any output; after it
+    returns the spinner never writes again. Lines that must appear while it
+    spins (retry notes, --debug) go through `line()`, which erases it first.
+    """
+
+    def __init__(self, streams: Streams, label: str) -> None:
+        self.streams = streams
+        self.label = label
+        self._lock = threading.Lock()  # one writer at a time: the spinner or line()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drawn = 0  # characters of the frame on screen; 0 = nothing to erase
+
+    def start(self) -> Spinner:
+        if self.streams.spinner and self._thread is None and not self._stopped.is_set():
+            self._thread = threading.Thread(target=self._spin, name="orcli-spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Erase the spinner and end its thread; cheap and safe to call again."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        with self._lock:
+            self._erase()
+        if self._thread is not None:
+            self._thread.join()
+
+    def line(self, text: str) -> None:
+        """One stderr line that must not run into the spinner's frame."""
+        with self._lock:
+            self._erase()
+            self.streams.err(text)
+
+    def _spin(self) -> None:
+        width = _stderr_width(self.streams) - 1  # a full-width line would wrap, and \r with it
+        for frame in itertools.cycle(SPINNER_FRAMES):
+            if self._stopped.wait(SPINNER_INTERVAL):
+                return
+            text = f"{frame} {self.label}"[:width]
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self._write("\r" + dim(text, self.streams.stderr_color))
+                self._drawn = len(text)
+
+    def _erase(self) -> None:
+        if self._drawn:
+            self._write("\r" + " " * self._drawn + "\r")
+            self._drawn = 0
+
+    def _write(self, text: str) -> None:
+        self.streams.stderr.write(text.encode("utf-8", "replace"))
+        self.streams.stderr.flush()
+
+
+def _stderr_width(streams: Streams) -> int:
+    try:
+        return os.get_terminal_size(streams.stderr.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80

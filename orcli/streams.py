@@ -2,6 +2,12 @@
 
 Commands never touch `sys.stdin`/`sys.stdout`/`os.environ` directly; they get a
 `Streams`, so tests can build one over byte buffers (`Streams.for_test`).
+
+It is also the one place that decides about escape codes, per stream:
+NO_COLOR (non-empty) or --no-color: none, anywhere, whatever else is set;
+FORCE_COLOR (non-empty): colour on stderr even when it is not a terminal,
+never on piped stdout, which is data; TERM=dumb: none; otherwise colour only
+on a terminal. The spinner wants stdout and stderr both on a terminal.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 
@@ -23,6 +29,7 @@ class Streams:
     stdout_isatty: bool = False
     stderr_isatty: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    color_off: bool = False  # --no-color
 
     @classmethod
     def from_process(cls) -> Streams:
@@ -66,12 +73,43 @@ class Streams:
         self.stderr.write((line + "\n").encode("utf-8", "replace"))
         self.stderr.flush()
 
+    def without_color(self, off: bool = True) -> Streams:
+        """The same streams with colour turned off (--no-color), or self when `off` is False."""
+        return replace(self, color_off=True) if off else self
+
     @property
-    def color(self) -> bool:
-        """Colour on stderr/stdout only for a terminal, and never under NO_COLOR."""
-        if self.env.get("NO_COLOR"):
+    def stdout_color(self) -> bool:
+        """Escape codes on stdout: a terminal only, whatever FORCE_COLOR says.
+
+        Piped stdout is data (the exact answer, tab-separated lines); its bytes
+        must not depend on the environment, so FORCE_COLOR does not reach it.
+        """
+        return self.stdout_isatty and self._color_allowed() and not self._dumb_terminal()
+
+    @property
+    def stderr_color(self) -> bool:
+        """Escape codes on stderr: a terminal, or FORCE_COLOR (CI logs that show colour)."""
+        if not self._color_allowed():
             return False
-        return self.stdout_isatty or bool(self.env.get("FORCE_COLOR"))
+        if self.env.get("FORCE_COLOR"):
+            return True
+        return self.stderr_isatty and not self._dumb_terminal()
+
+    @property
+    def spinner(self) -> bool:
+        """A spinner only when both stdout and stderr are terminals.
+
+        With stdout piped into a pager or another program that draws on the
+        same terminal, a spinner on stderr would scribble over its output.
+        """
+        return self.stdout_isatty and self.stderr_isatty
+
+    def _color_allowed(self) -> bool:
+        # NO_COLOR (any non-empty value, no-color.org) and --no-color beat FORCE_COLOR.
+        return not (self.color_off or self.env.get("NO_COLOR"))
+
+    def _dumb_terminal(self) -> bool:
+        return self.env.get("TERM", "").lower() in ("dumb", "unknown")
 
 
 def _isatty(stream: object) -> bool:

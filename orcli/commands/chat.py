@@ -38,6 +38,7 @@ class ChatOptions:
     stream: bool = False
     json_out: bool = False
     jsonl: bool = False
+    plain: bool = False
     dry_run: bool = False
     usage: bool | None = None
     show_reasoning: bool = False
@@ -55,12 +56,18 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
         return ExitStatus.OK
     from orcli.client import Client
 
-    client = Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
+    # Retry notes and --debug lines go through the spinner, which erases itself first.
+    spinner = render.Spinner(streams, f"waiting for {settings.model}")
+    client = Client(settings, debug=spinner.line if opts.debug else None, notify=spinner.line)
     if opts.stream:
         from orcli.commands.stream import run_stream
 
-        return run_stream(client, body, opts, streams)
-    answer = client.chat(body)
+        return run_stream(client, body, opts, streams, spinner)
+    spinner.start()
+    try:
+        answer = client.chat(body)
+    finally:
+        spinner.stop()
     if opts.json_out:
         render.write_json(streams, answer)
     else:
@@ -150,7 +157,7 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
         raise UpstreamError("the answer's message is not a JSON object")
     reasoning = message.get("reasoning")
     if opts.show_reasoning and reasoning:
-        streams.err(str(reasoning))
+        render.write_reasoning(streams, str(reasoning))
     calls = message.get("tool_calls")
     if calls:
         streams.out(render.format_tool_calls(tool_calls_from(calls)) + "\n", flush=True)
@@ -162,7 +169,9 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
         text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
     if text == "":
         streams.err(f"orcli: warning: empty answer (finish_reason: {choice.get('finish_reason')})")
-    render.write_answer(streams, text)
+    # Structured output is JSON, not Markdown: it is printed as is, also on a terminal.
+    structured = opts.body.schema is not None or opts.body.json_object
+    render.write_answer(streams, text, render.markdown_wanted(streams, opts.plain or structured))
 
 
 def first_choice(answer: dict[str, Any]) -> dict[str, Any]:

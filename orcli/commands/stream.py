@@ -9,7 +9,7 @@ last character printed, so the cost per chunk does not grow with the answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
@@ -23,11 +23,13 @@ if TYPE_CHECKING:
     from orcli.commands.chat import ChatOptions
 
 
-def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams: Streams) -> int:
+def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams: Streams,
+               spinner: render.Spinner) -> int:
     """Send the streaming request, relay its events, then the usage line."""
     from orcli.commands.chat import usage_text, want_usage
 
-    output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning)
+    spinner.start()
+    output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning, spinner.stop)
     try:
         with client.stream(body) as chunks:  # leaving the block closes the connection
             relay(iter_events(chunks), output)
@@ -37,6 +39,8 @@ def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams:
     except KeyboardInterrupt:
         output.interrupted()
         raise
+    finally:
+        spinner.stop()
     if want_usage(opts, streams):
         usage = output.usage.raw if output.usage else {}
         model = output.model or client.settings.model
@@ -57,11 +61,19 @@ def relay(events: Iterable[Event], output: TextOutput | JsonlOutput) -> None:
 
 
 class _Output:
-    """What both outputs share: reasoning on stderr when asked, and the stream's facts."""
+    """What both outputs share: reasoning on stderr when asked, and the stream's facts.
 
-    def __init__(self, streams: Streams, show_reasoning: bool) -> None:
+    `before_output` (the spinner's stop) is called before anything is written:
+    the spinner keeps turning through events that print nothing, such as
+    reasoning without --show-reasoning.
+    """
+
+    def __init__(self, streams: Streams, show_reasoning: bool,
+                 before_output: Callable[[], None] = lambda: None) -> None:
         self.streams = streams
         self.show_reasoning = show_reasoning
+        self.before_output = before_output
+        self.dim_reasoning = streams.stderr_color
         self.reasoning_last = ""  # last character of reasoning on stderr; "" before any
         self.usage: Usage | None = None
         self.model: str | None = None
@@ -69,8 +81,9 @@ class _Output:
     def show(self, event: Reasoning) -> None:
         """Reasoning on stderr as it comes, with --show-reasoning."""
         if self.show_reasoning:
+            self.before_output()
             self.reasoning_last = event.text[-1]
-            _write_err(self.streams, event.text)
+            _write_err(self.streams, render.dim(event.text, self.dim_reasoning))
 
     def end_reasoning(self) -> None:
         # Reasoning arrives in fragments without newlines; end its line before
@@ -83,12 +96,14 @@ class _Output:
 class TextOutput(_Output):
     """The answer on stdout as it arrives; tool calls as JSON at the end."""
 
-    def __init__(self, streams: Streams, show_reasoning: bool) -> None:
-        super().__init__(streams, show_reasoning)
+    def __init__(self, streams: Streams, show_reasoning: bool,
+                 before_output: Callable[[], None] = lambda: None) -> None:
+        super().__init__(streams, show_reasoning, before_output)
         self.last_char = ""  # last character on stdout; "" while nothing was printed
         self.calls: list[dict[str, Any]] = []
 
     def content(self, event: Content) -> None:
+        self.before_output()
         self.end_reasoning()
         # Noted before writing: a Ctrl-C landing just after the write must
         # still see the text and end its line.
@@ -105,6 +120,7 @@ class TextOutput(_Output):
         self.usage = event
 
     def done(self, event: Done) -> None:
+        self.before_output()
         self.model = event.model
         self.end_reasoning()
         self.end_line()
@@ -130,6 +146,7 @@ class TextOutput(_Output):
         # the error line and the shell prompt start on a line of their own. The
         # exit code, not a missing newline, is what tells a script it is partial.
         try:
+            self.before_output()
             self.end_reasoning()
             self.end_line()
         except (OSError, ValueError):
@@ -153,6 +170,7 @@ class JsonlOutput(_Output):
 
     def remember_usage(self, event: Usage) -> None:
         self.usage = event
+        self.before_output()
         self.streams.out(dumps_json({
             "type": "usage", "prompt_tokens": event.prompt_tokens,
             "completion_tokens": event.completion_tokens, "cost": event.cost,
@@ -166,6 +184,7 @@ class JsonlOutput(_Output):
 
     def fail(self, exc: OrcliError) -> None:
         try:
+            self.before_output()
             self.end_reasoning()
             self._write({"type": "error", "code": error_code(exc), "message": exc.message})
         except (OSError, ValueError):
@@ -176,6 +195,7 @@ class JsonlOutput(_Output):
         pass
 
     def _write(self, obj: dict[str, Any]) -> None:
+        self.before_output()
         self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n", flush=True)
 
 

@@ -1,0 +1,118 @@
+"""Shell completion: the values offered after -m, --sort, --supports and friends.
+
+These run on every Tab press, so they must answer at once and offline: model ids
+come from the cached catalog of any age and are never fetched (no cache, no
+ids), and nothing here imports requests. The shell scripts themselves are
+Typer's, written to completions/ by scripts/gen_completions.py.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+
+TOOL_CHOICES = ("auto", "none", "required")
+MODALITIES = ("text", "image", "audio", "file", "video")
+
+
+def enable() -> None:
+    """Register Typer's bash/zsh/fish answerers (the app has add_completion=False)."""
+    from typer._click.shell_completion import add_completion_class
+    from typer._completion_classes import completion_init
+
+    completion_init()
+    zsh, fish = _plain_help_classes()
+    add_completion_class(zsh, "zsh")
+    add_completion_class(fish, "fish")
+
+
+def _plain_help_classes() -> tuple[type, type]:
+    """Typer's zsh and fish answerers, minus the rich import for help texts.
+
+    Typer passes each help text through rich to strip rich markup, which orcli's
+    help never contains; loading rich would add about 50 ms to every Tab press.
+    """
+    import re
+
+    from typer._click.shell_completion import CompletionItem
+    from typer._completion_classes import FishComplete, ZshComplete
+
+    class PlainZsh(ZshComplete):
+        def format_completion(self, item: CompletionItem) -> str:
+            if not item.help:
+                return super().format_completion(item)
+            # Typer's own escaping, applied to the value and to the help in turn.
+            value = super().format_completion(CompletionItem(item.value))
+            return f"{value}:{super().format_completion(CompletionItem(item.help))}"
+
+    class PlainFish(FishComplete):
+        def format_completion(self, item: CompletionItem) -> str:
+            if not item.help:
+                return super().format_completion(item)
+            return item.value + "\t" + re.sub(r"\s", " ", item.help)
+
+    return PlainZsh, PlainFish
+
+
+def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Model ids from the cached catalog that start with what was typed."""
+    return [m for m in _model_ids(ctx) if m.startswith(incomplete)]
+
+
+def complete_sort(incomplete: str) -> list[str]:
+    from orcli.catalog import SORT_KEYS
+
+    return [key for key in SORT_KEYS if key.startswith(incomplete)]
+
+
+def complete_tool_choice(incomplete: str) -> list[str]:
+    return [word for word in TOOL_CHOICES if word.startswith(incomplete)]
+
+
+def complete_supports(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Parameter names any cached model lists in supported_parameters."""
+    names = {p for m in cached_models(ctx) for p in _strings(m.get("supported_parameters"))}
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+def complete_modality(incomplete: str) -> list[str]:
+    return [word for word in MODALITIES if word.startswith(incomplete)]
+
+
+def complete_models_words(ctx: typer.Context, incomplete: str) -> list[str]:
+    """`orcli models show ID`: offer `show` first, then the model ids."""
+    typed = ctx.params.get("search") or []
+    if list(typed) == ["show"]:
+        return complete_model(ctx, incomplete)
+    return ["show"] if not typed and "show".startswith(incomplete) else []
+
+
+def cached_models(ctx: typer.Context) -> list[dict[str, Any]]:
+    """The cached catalog for the base URL the command would use; [] when none."""
+    from orcli.catalog import cache_dir_from_env, cached_catalog
+
+    models = cached_catalog(completion_base_url(ctx), cache_dir=cache_dir_from_env(os.environ))
+    return models or []
+
+
+def completion_base_url(ctx: typer.Context) -> str:
+    """--base-url if typed, else the environment, config file or default, as commands do."""
+    from orcli.config import DEFAULT_BASE_URL, load_settings
+    from orcli.errors import OrcliError
+
+    flag = ctx.params.get("base_url")
+    try:
+        return load_settings({"base_url": flag}, os.environ, lambda _line: None).base_url
+    except OrcliError:
+        # A broken config file is reported when a command runs; Tab must stay quiet.
+        return flag or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _model_ids(ctx: typer.Context) -> list[str]:
+    return sorted({m["id"] for m in cached_models(ctx) if isinstance(m.get("id"), str)})
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -1,0 +1,115 @@
+"""The help texts: epilogs with examples, and option headings without rich.
+
+Click rewraps help paragraphs; a paragraph whose first line is "\\b" is kept as
+written, so every example stays on one line that can be copied as is.
+"""
+
+from __future__ import annotations
+
+from typer import _click as click
+from typer.core import TyperCommand
+
+INPUT = "Input"
+CONN = "Model and connection"
+BODY = "Request body"
+GUARD = "Guards"
+OUT = "Output"
+FILTER = "Filters"
+OTHER = "Other options"
+
+ROOT_EPILOG = """\b
+Examples:
+  orcli chat 'explain SIGPIPE in one paragraph'
+  git diff | orcli chat 'write the commit message'
+  orcli stream --jsonl 'tell a story' | jq -rj 'select(.type=="content").text'
+  orcli models --free --supports tools | cut -f1
+  orcli price -f report.txt --compare openai/gpt-4o
+
+\b
+Exit codes: 0 ok, 1 bug, 2 usage, 3 key or config, 4 refused by the API,
+5 payment (402), 6 rate limited (429), 7 upstream or network failure,
+8 refused locally (--max-cost, context length), 130 interrupted.
+
+\b
+Environment: OPENROUTER_API_KEY, OPENROUTER_BASE_URL, ORCLI_MODEL,
+ORCLI_TIMEOUT, ORCLI_RETRIES, ORCLI_CONFIG, NO_COLOR, FORCE_COLOR.
+Shell completion: completions/orcli.{bash,zsh,fish} (see the README).
+"""
+
+CHAT_EPILOG = """\b
+Examples:
+  orcli chat 'explain SIGPIPE in one paragraph'
+  git diff --cached | orcli chat -s 'write a one-line commit message'
+  orcli chat -f error.log -f app.py 'why does this fail?'
+  orcli chat --schema person.json 'invent a person' | jq -r .name
+  orcli chat --json 'hi' | jq .usage.cost
+
+\b
+In CI (stdout is only the answer; the exit code says what failed):
+  orcli chat --dry-run --max-cost 0.02 -f diff.txt 'review'   # sends nothing
+  orcli chat --max-cost 0.02 --usage -f diff.txt 'review' > review.md
+
+On a terminal the answer is rendered as Markdown (--plain prints it as is);
+into a pipe or a file it is written byte for byte, as the model sent it.
+"""
+
+STREAM_EPILOG = """\b
+Examples:
+  orcli stream 'tell a story' | tee story.txt
+  orcli stream --show-reasoning -m deepseek/deepseek-r1 'is 1001 prime?'
+  orcli stream --jsonl 'hi' | jq -c 'select(.type == "usage")'
+
+\b
+In CI (the partial answer stays when the stream fails; $? says why):
+  orcli stream --no-usage -f prompt.md > answer.md || echo "failed: $?"
+
+The text is written as it arrives, also on a terminal: stream never renders
+Markdown, so nothing is held back.
+"""
+
+MODELS_EPILOG = """\b
+Examples:
+  orcli models mistral --sort price
+  orcli models --supports tools --max-price 1 | cut -f1
+  orcli models --free --min-context 100000 --limit 5
+  orcli models show mistralai/devstral-2512
+  orcli models --json | jq -r '.[] | select(.context_length > 200000) | .id'
+
+\b
+Piped output: one model per line, tab-separated, no header:
+  id  context_length  prompt_$/M  completion_$/M  name
+"""
+
+PRICE_EPILOG = """\b
+Examples:
+  git diff | orcli price 'review this'
+  orcli price -f book.txt --output-tokens 2000 --compare openai/gpt-4o
+  orcli price --input-tokens 1000000 --json | jq .total_cost
+
+\b
+Piped output: one model per line, tab-separated, cheapest first:
+  model  input_tokens  output_tokens  exact|estimate  total_usd
+"""
+
+
+
+class GroupedCommand(TyperCommand):
+    """Plain-text help with the options under headings, without loading rich.
+
+    The headings are the options' `rich_help_panel`, which Typer shows only with
+    rich; every section shares one column width so the help reads as one table.
+    """
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            title = "Arguments" if param.param_type_name == "argument" else (
+                getattr(param, "rich_help_panel", None) or OTHER)
+            sections.setdefault(title, []).append(record)
+        width = min(30, max((len(t) for rows in sections.values() for t, _ in rows), default=0))
+        for title, rows in sections.items():
+            with formatter.section(title):
+                formatter.write_dl([(term.ljust(width), text) for term, text in rows])
