@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 from orcli.errors import ExitStatus, OrcliError
@@ -86,6 +85,8 @@ def _check_utf8(args: list[str]) -> None:
 
 def _report(streams: Streams, message: str, debug: bool, internal: bool = False) -> None:
     if debug:
+        import traceback
+
         streams.stderr.write(traceback.format_exc().encode("utf-8", "replace"))
     text = " ".join(message.split()) if not debug else message
     streams.err(f"orcli: error: {text}")

@@ -7,11 +7,9 @@ are parameters too, so tests control both.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -85,6 +83,8 @@ def write_cache(base_url: str, models: list[Model], *, cache_dir: Path, now: flo
     target = cache_path(base_url, cache_dir)
     body = {"format": CACHE_FORMAT, "base_url": normalise_base_url(base_url)}
     body |= {"fetched_at": now, "data": models}
+    import tempfile  # only when writing: keeps cached listings quick to start
+
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".models-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -267,6 +267,8 @@ def suggest_ids(models: Iterable[Model], model_id: str, n: int = 3) -> list[str]
     by_tail: dict[str, list[str]] = {}
     for full in ids:
         by_tail.setdefault(full.rpartition("/")[2], []).append(full)
+    import difflib
+
     found = difflib.get_close_matches(model_id, ids, n=n)
     for tail in difflib.get_close_matches(model_id.rpartition("/")[2], list(by_tail), n=n):
         found.extend(by_tail[tail])

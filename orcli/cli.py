@@ -3,9 +3,6 @@
 No logic lives here; each command's work is in `orcli.commands.*`.
 """
 
-from __future__ import annotations
-
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Optional
 
 import typer
@@ -26,7 +23,6 @@ from orcli.helptext import (
     STREAM_EPILOG,
     GroupedCommand,
 )
-from orcli.payload import BodyOptions
 
 app = typer.Typer(
     name="orcli",
@@ -94,8 +90,10 @@ def settings_flags(model: str | None, base_url: str | None = None, timeout: floa
     return {"model": model, "base_url": base_url, "timeout": timeout, "retries": retries}
 
 
-def parse_usd(value: str | None, flag: str) -> Decimal | None:
+def parse_usd(value: str | None, flag: str) -> "Decimal | None":  # noqa: F821
     """A dollar amount as Decimal (never float), or exit 2."""
+    from decimal import Decimal, InvalidOperation
+
     if value is None:
         return None
     try:
@@ -186,6 +184,8 @@ def chat_command(
         raise UsageError("--json is for orcli chat; orcli stream has --jsonl")
     if jsonl and not is_stream:
         raise UsageError("--jsonl is for orcli stream; orcli chat has --json")
+    from orcli.payload import BodyOptions
+
     body = BodyOptions(
         temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=stop or (),
         seed=seed, frequency_penalty=frequency_penalty, presence_penalty=presence_penalty,

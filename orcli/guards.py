@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from orcli.catalog import cache_dir_from_env, cached_catalog, known_context_length, model_prices
 from orcli.config import Settings
 from orcli.errors import GuardError, UsageError
 from orcli.pricing import (
@@ -98,14 +97,16 @@ def check_guards(
     Without max_tokens in the body, --max-cost sets the largest max_tokens that fits.
     """
     model = str(body.get("model", settings.model))
-    cache_dir = cache_dir_from_env(streams.env)
     prices = None
     if max_cost is not None:
-        prices = model_prices(model, base_url=settings.base_url, cache_dir=cache_dir,
+        from orcli.catalog import cache_dir_from_env, model_prices
+
+        prices = model_prices(model, base_url=settings.base_url,
+                              cache_dir=cache_dir_from_env(streams.env),
                               fetch=catalog_fetch(settings), warn=streams.err)
     context = prices.context_length if prices is not None else None
     if context is None:
-        context = known_context_length(model, settings.base_url, cache_dir)
+        context = known_context(model, settings, streams.env)
     if context is None and prices is None:
         return  # neither guard can apply: nothing to count
     prompt = PromptSize(model, body.get("messages") or [], body.get("tools"))
@@ -113,6 +114,16 @@ def check_guards(
         check_context(prompt, context)
     if prices is not None and max_cost is not None:
         check_budget(body, prompt, prices, max_cost, context)
+
+
+def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int | None:
+    """The model's context length from the built-in entry or the cache; never fetched."""
+    builtin = BUILTIN_MODELS.get(model)
+    if builtin is not None:
+        return builtin.context_length  # the common case needs no catalog module at all
+    from orcli.catalog import cache_dir_from_env, known_context_length
+
+    return known_context_length(model, settings.base_url, cache_dir_from_env(env))
 
 
 def catalog_fetch(settings: Settings) -> Callable[[], list[dict[str, Any]]]:
@@ -223,6 +234,8 @@ def estimate_usage_cost(
         return None
     prices = BUILTIN_MODELS.get(model)
     if prices is None and settings is not None and env is not None:
+        from orcli.catalog import cache_dir_from_env, cached_catalog
+
         cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
         found = next((m for m in cached if m.get("id") == model), None)
         prices = None if found is None else prices_from_model(found)

@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from itertools import chain
 
 from orcli.errors import ExitStatus, OrcliError, UpstreamError, exit_status_for_http, squeeze
@@ -108,6 +107,8 @@ def parse_retry_after(value: object, now: float) -> float | None:
         seconds = float(text)
     except ValueError:
         try:
+            from email.utils import parsedate_to_datetime  # rare: dates, not seconds
+
             when = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
