@@ -41,19 +41,18 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
 
 def _run(args: list[str], streams: Streams) -> int:
     _check_utf8(args)
-    import typer.main
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
-    from orcli.cli import app
+    from orcli.cli import build_command
 
-    command = typer.main.get_command(app)
     if _COMPLETE_VAR in streams.env:
         # Shell completion: Typer answers and exits on its own.
         from orcli.completion import enable
 
         enable()
-        command.main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)
+        build_command(None).main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)
+    command = build_command(args[0] if args else None)
     try:
         # make_context + invoke rather than command.main: Typer's main turns
         # Ctrl-C and a closed pipe into exit codes of its own before we see them.

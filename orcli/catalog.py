@@ -7,7 +7,6 @@ are parameters too, so tests control both.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -54,9 +53,16 @@ def normalise_base_url(base_url: str) -> str:
 
 
 def cache_path(base_url: str, cache_dir: Path) -> Path:
-    """The cache file for one base URL."""
-    digest = hashlib.sha256(normalise_base_url(base_url).encode()).hexdigest()[:16]
-    return cache_dir / f"models-{digest}.json"
+    """The cache file for one base URL, named after it so a person can tell which is which.
+
+    Not a cryptographic hash: loading hashlib costs startup time, and a clash would
+    be harmless, since each file records its base URL and a mismatch reads as absent.
+    """
+    import zlib
+
+    url = normalise_base_url(base_url)
+    slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in url.split("://")[-1])
+    return cache_dir / f"models-{slug[:60]}-{zlib.crc32(url.encode()):08x}.json"
 
 
 def _valid_models(data: object) -> bool:
@@ -193,6 +199,12 @@ class _Filter:
     free: bool
     modality: str | None
 
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set; with none, no model's prices need working out."""
+        return bool(self.search or self.max_price is not None or self.min_context is not None
+                    or self.supports or self.free or self.modality)
+
     def matches(self, model: Model) -> bool:
         prices = prices_from_model(model)
         prompt_per_m = per_million(prices.prompt)
@@ -249,7 +261,7 @@ def select_models(
     if limit is not None and limit < 0:
         raise ValueError("limit cannot be negative")
     wanted = _Filter(search, max_price, min_context, frozenset(supports), free, modality)
-    kept = [m for m in models if wanted.matches(m)]
+    kept = [m for m in models if wanted.matches(m)] if wanted.active else list(models)
     ordered = sort_models(kept, sort, reverse)
     return ordered if limit is None else ordered[:limit]
 
