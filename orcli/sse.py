@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Any, TypeAlias
 
 from orcli.errors import UpstreamError
@@ -26,6 +27,7 @@ SNIPPET_CHARS = 200
 # A guard against a server that never sends a newline; generous because a
 # single chunk may carry a whole generated image as a data URL.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+_raw_decode = json.JSONDecoder().raw_decode  # json.loads without its whitespace scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,62 +107,90 @@ def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -
     """Yield the events of a chat-completion stream; `on_error` builds what an `error` raises."""
     state = _StreamState()
     for payload in iter_data(chunks):
-        yield from state.feed(_parse_chunk(payload), on_error)
+        chunk = _parse_chunk(payload)
+        text = _plain_text(chunk)
+        if text is None:
+            yield from state.feed(chunk, on_error)
+            continue
+        state.note_ids(chunk)
+        if text:
+            yield Content(text)
     yield from state.finish()
 
 
 def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
     """Yield each SSE event's data, stopping at [DONE]; raise UpstreamError if it never comes."""
-    data: list[str] = []
-    for line in _iter_lines(chunks):
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        if line[0] == ":":  # comment, e.g. ": OPENROUTER PROCESSING"
-            continue
-        name, _, value = line.partition(":")
-        if name != "data":  # event:, id:, retry: carry nothing orcli uses
-            continue
-        if value[:1] == " ":
-            value = value[1:]
-        if value == DONE and not data:
-            return  # no need to wait for the blank line, or for the socket to close
-        data.append(value)
+    lines = _LineBuffer()
+    data: list[str] = []  # the data lines of the event being read
+    # The end of the stream also ends its last line, as a newline would.
+    for piece in chain(chunks, (b"\n",)):
+        for line in lines.feed(piece):
+            if line.startswith("data:"):
+                value = line[6:] if line[5:6] == " " else line[5:]
+                if value == DONE and not data:
+                    return  # no need to wait for the blank line, or for the socket to close
+                data.append(value)
+            elif not line:
+                if data:
+                    yield "\n".join(data)
+                    data.clear()
+            elif line == "data":  # a field without a colon has an empty value
+                data.append("")
+            # Anything else is a comment (": OPENROUTER PROCESSING") or a field
+            # orcli does not use (event:, id:, retry:).
     if data:
         # The last event lacks its blank line; still show it, as it may be an error.
         yield "\n".join(data)
     raise UpstreamError("stream ended before [DONE]: the answer may be incomplete")
 
 
-def _iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Yield decoded lines without their endings; a last unterminated line comes at the end."""
-    tail: list[bytes] = []  # pieces of the line still waiting for its newline
-    tail_size = 0
-    for chunk in chunks:
-        lines = chunk.split(b"\n")
-        if len(lines) == 1:
-            if chunk:
-                tail.append(chunk)
-                tail_size += len(chunk)
-                if tail_size > MAX_LINE_BYTES:
-                    raise UpstreamError("stream sent a line longer than 64 MiB")
-            continue
-        if tail:
-            tail.append(lines[0])
-            lines[0] = b"".join(tail)
-        last = lines.pop()
-        tail, tail_size = ([last], len(last)) if last else ([], 0)
-        for line in lines:
-            yield _decode(line)
-    if tail:
-        yield _decode(b"".join(tail))
+class _LineBuffer:
+    """Pieces of bytes, split anywhere, to whole decoded lines without their endings."""
+
+    def __init__(self) -> None:
+        self.tail: list[bytes] = []  # pieces of the line still waiting for its newline
+        self.tail_size = 0
+
+    def feed(self, piece: bytes) -> Iterable[str]:
+        """The lines this piece completes."""
+        if self.tail or piece[-1:] != b"\n":
+            return self._join(piece)
+        return _decode_lines(piece)  # the usual piece: whole lines, nothing held back
+
+    def _join(self, piece: bytes) -> Iterable[str]:
+        """The lines a piece completes when part of a line waits before or after it."""
+        end = piece.rfind(b"\n") + 1
+        if not end:
+            self.tail.append(piece)
+            self.tail_size += len(piece)
+            if self.tail_size > MAX_LINE_BYTES:
+                raise UpstreamError("stream sent a line longer than 64 MiB")
+            return ()
+        self.tail.append(piece[:end])
+        block = b"".join(self.tail)  # joined once: a long line is not copied over and over
+        rest = piece[end:]
+        self.tail, self.tail_size = ([rest], len(rest)) if rest else ([], 0)
+        return _decode_lines(block)
+
+
+def _decode_lines(block: bytes) -> Iterable[str]:
+    """The lines of a block that ends with a newline."""
+    # One decode per block of whole lines: a multi-byte character split between
+    # two pieces is whole again by now. Split on "\n" only, never splitlines():
+    # U+2028 and U+0085 may appear raw inside JSON strings.
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        # Line by line, so the lines before the bad one still give their events.
+        return (_decode(line) for line in block[:-1].split(b"\n"))
+    lines = text.split("\n")
+    lines.pop()  # the "" after the last newline
+    if "\r" in text:
+        return [line[:-1] if line[-1:] == "\r" else line for line in lines]
+    return lines
 
 
 def _decode(line: bytes) -> str:
-    # Decoding whole lines only: a multi-byte character split across chunks
-    # is joined again before it is decoded.
     if line[-1:] == b"\r":
         line = line[:-1]
     try:
@@ -171,12 +201,38 @@ def _decode(line: bytes) -> str:
 
 def _parse_chunk(payload: str) -> dict[str, Any]:
     try:
-        chunk = json.loads(payload)
+        # json.loads is raw_decode plus two whitespace scans; a data line's JSON
+        # seldom has whitespace around it, so that case goes first (1.2 µs, not 1.9).
+        chunk, end = _raw_decode(payload)
     except (ValueError, RecursionError):
-        raise UpstreamError(f"stream sent data that is not JSON: {_snippet(payload)}") from None
+        end = -1
+    if end != len(payload):  # leading or trailing whitespace, or not JSON at all
+        try:
+            chunk = json.loads(payload)
+        except (ValueError, RecursionError):
+            raise UpstreamError(f"stream sent data that is not JSON: {_snippet(payload)}") from None
     if not isinstance(chunk, dict):
         raise UpstreamError(f"stream sent JSON that is not an object: {_snippet(payload)}")
     return chunk
+
+
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of the common chunk, one choice whose delta says nothing else; else None.
+
+    The shortcut for most of a stream: a None sends the chunk the general way.
+    """
+    try:
+        (choice,) = chunk["choices"]
+        delta = choice["delta"]
+        text = delta["content"]
+    except (KeyError, TypeError, ValueError):  # ValueError: not exactly one choice
+        return None
+    # Only JSON objects take str keys, so choice and delta are dicts by now.
+    if (type(text) is not str or choice.get("finish_reason") or delta.get("reasoning")
+            or delta.get("reasoning_details") or delta.get("tool_calls")
+            or chunk.get("usage") is not None or chunk.get("error") is not None):
+        return None
+    return text
 
 
 @dataclass(slots=True)
@@ -220,7 +276,7 @@ class _StreamState:
 
     def feed(self, chunk: dict[str, Any], on_error: ErrorFactory) -> Iterator[Event]:
         """Yield the text events of one chunk and remember the rest."""
-        self._note_ids(chunk)
+        self.note_ids(chunk)
         delta, finish_reason = _first_choice(chunk)
         reasoning = _reasoning_text(delta)
         if reasoning:
@@ -247,7 +303,7 @@ class _StreamState:
             yield self.usage
         yield Done(self.finish_reason, self.id, self.model)
 
-    def _note_ids(self, chunk: dict[str, Any]) -> None:
+    def note_ids(self, chunk: dict[str, Any]) -> None:
         if isinstance(chunk.get("id"), str) and chunk["id"]:
             self.id = chunk["id"]
         if isinstance(chunk.get("model"), str) and chunk["model"]:

@@ -158,6 +158,27 @@ def test_crlf_stream_gives_same_events_as_lf() -> None:
     assert events(stream(*payloads, eol=b"\r\n")) == events(stream(*payloads))
 
 
+def test_many_events_in_one_piece_and_a_line_across_many() -> None:
+    raw = stream(*(chunk({"content": f"{i} "}) for i in range(50)), chunk({"content": "é" * 5000}))
+    split = raw.index("é".encode()) + 1  # inside a character, then one byte at a time
+    one_byte = [raw[i : i + 1] for i in range(split, split + 3000)]
+    pieces = [raw[:split], *one_byte, raw[split + 3000 :]]
+    expected = "".join(f"{i} " for i in range(50)) + "é" * 5000
+    assert texts(events([raw]), Content) == texts(events(pieces), Content) == expected
+
+
+def test_bytes_after_done_in_the_same_piece_are_never_decoded() -> None:
+    assert events(stream(chunk({"content": "a"})) + b"data: \xff\n\n") == [
+        Content("a"), Done(None, GEN_ID, MODEL)]
+
+
+def test_events_before_a_bad_line_in_the_same_piece_still_come_out() -> None:
+    seen, caught = collect_until_error(stream(chunk({"content": "a"}), done=False) + b"\xff\n")
+    assert seen == [Content("a")]
+    assert "not valid UTF-8" in caught.message
+
+
+
 # --- failures ------------------------------------------------------------------
 
 
@@ -266,6 +287,57 @@ def test_reasoning(delta: dict, expected: str) -> None:
     seen = events(stream(chunk({**delta, "content": "ok"})))
     wanted = [Reasoning(expected)] if expected else []
     assert seen == [*wanted, Content("ok"), Done(None, GEN_ID, MODEL)]
+
+
+# Most chunks carry only text and take a shortcut; these carry text and more.
+TEXT_AND_MORE = {
+    "nulls and empties beside the text": (
+        chunk({"content": "a", "reasoning": None, "reasoning_details": [], "tool_calls": None},
+              usage=None, error=None),
+        [Content("a"), Done(None, GEN_ID, MODEL)],
+    ),
+    "reasoning": (chunk({"content": "a", "reasoning": "r"}),
+                  [Reasoning("r"), Content("a"), Done(None, GEN_ID, MODEL)]),
+    "reasoning details": (chunk({"content": "a", "reasoning_details": [DETAIL_TEXT]}),
+                          [Reasoning("Let me think."), Content("a"), Done(None, GEN_ID, MODEL)]),
+    "finish reason": (chunk({"content": "a"}, "length"),
+                      [Content("a"), Done("length", GEN_ID, MODEL)]),
+    "empty usage": (chunk({"content": "a"}, usage={}),
+                    [Content("a"), Usage(0, 0, None, {}), Done(None, GEN_ID, MODEL)]),
+    "tool call": (
+        chunk({"content": "a", "tool_calls": [{"index": 0, "id": "c", "function": {
+            "name": "f", "arguments": "{}"}}]}),
+        [Content("a"), ToolCall("c", "f", {}), Done(None, GEN_ID, MODEL)],
+    ),
+    "two choices: the first counts": (
+        chunk({"content": "a"}) | {"choices": [{"delta": {"content": "a"}},
+                                               {"delta": {"content": "b"}}]},
+        [Content("a"), Done(None, GEN_ID, MODEL)],
+    ),
+    "delta that is not an object": (chunk() | {"choices": [{"delta": "a"}]},
+                                    [Done(None, GEN_ID, MODEL)]),
+    "content that is not a string": (chunk({"content": ["a"]}), [Done(None, GEN_ID, MODEL)]),
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), TEXT_AND_MORE.values(), ids=TEXT_AND_MORE.keys())
+def test_text_and_more_in_one_chunk(body: dict, expected: list) -> None:
+    assert events(stream(body)) == expected
+
+
+def test_id_and_model_come_from_text_chunks_too() -> None:
+    last = {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+    assert events(stream(chunk({"content": "a"}), last))[-1] == Done("stop", GEN_ID, MODEL)
+
+
+@pytest.mark.parametrize("payload", [' {"choices": []}', '{"choices": []} ', '\t{"choices": []}\t'])
+def test_whitespace_around_the_json(payload: str) -> None:
+    assert events(stream(payload)) == [Done(None, None, None)]
+
+
+def test_json_followed_by_more_is_not_json() -> None:
+    with pytest.raises(UpstreamError, match="not JSON"):
+        events(stream('{"choices": []} {}'))
 
 
 # --- usage ---------------------------------------------------------------------

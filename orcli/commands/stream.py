@@ -2,15 +2,17 @@
 
 Each event from `orcli.sse` goes straight to an output: `TextOutput` (the
 answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
-object per event). Both write and flush once per event and remember only the
+object per event, flushed). Both write once per event and remember only the
 last character printed, so the cost per chunk does not grow with the answer.
+The text is flushed once per read of the network, before orcli waits for the
+next (`flush_between_reads`): a read often brings several events.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from orcli import render
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError
@@ -32,7 +34,7 @@ def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams:
     output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning, spinner.stop)
     try:
         with client.stream(body) as chunks:  # leaving the block closes the connection
-            relay(iter_events(chunks), output)
+            relay(iter_events(flush_between_reads(chunks, streams.stdout)), output)
     except OrcliError as exc:
         output.fail(exc)
         raise
@@ -46,6 +48,17 @@ def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams:
         model = output.model or client.settings.model
         render.write_usage(streams, usage_text(model, usage, client.settings, streams.env))
     return ExitStatus.OK
+
+
+def flush_between_reads(chunks: Iterable[bytes], stdout: BinaryIO) -> Iterator[bytes]:
+    """The chunks, with stdout flushed after each one's events, before the next read.
+
+    Each piece shows as soon as it has arrived, as with a flush per event, but
+    with one write to stdout per read instead of one per event.
+    """
+    for chunk in chunks:
+        yield chunk  # the SSE reader asks for the next chunk once this one is handled
+        stdout.flush()
 
 
 def relay(events: Iterable[Event], output: TextOutput | JsonlOutput) -> None:
@@ -82,6 +95,7 @@ class _Output:
         """Reasoning on stderr as it comes, with --show-reasoning."""
         if self.show_reasoning:
             self.before_output()
+            self.streams.stdout.flush()  # text before it in the same read comes first
             self.reasoning_last = event.text[-1]
             _write_err(self.streams, render.dim(event.text, self.dim_reasoning))
 
@@ -108,7 +122,7 @@ class TextOutput(_Output):
         # Noted before writing: a Ctrl-C landing just after the write must
         # still see the text and end its line.
         self.last_char = event.text[-1]
-        self.streams.out(event.text, flush=True)
+        self.streams.out(event.text)  # flushed by flush_between_reads
 
     def reasoning(self, event: Reasoning) -> None:
         self.show(event)
@@ -136,10 +150,13 @@ class TextOutput(_Output):
         self._close_quietly()
 
     def end_line(self) -> None:
-        """One final newline, unless the text already ended with one."""
+        """One final newline, unless the text already ended with one; then flush."""
         if self.last_char not in ("", "\n"):
-            self.streams.out("\n", flush=True)
+            self.streams.out("\n")
             self.last_char = "\n"
+        # The last read's text is still unflushed: the stream ends, or fails,
+        # without asking for another read. It must show before stderr's lines.
+        self.streams.stdout.flush()
 
     def _close_quietly(self) -> None:
         # On failure or Ctrl-C the partial text keeps its final newline too, so
