@@ -339,7 +339,7 @@ def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
     def boom(*_a, **_k):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(chat, "build_messages", boom)
+    monkeypatch.setattr(chat, "gather_messages", boom)
     result = run("chat", "hi", expect=1)
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("orcli: error: internal error: RuntimeError: kaput")

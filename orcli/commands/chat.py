@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from orcli import render
 from orcli.config import Settings, load_settings
-from orcli.errors import ExitStatus, UpstreamError, UsageError
+from orcli.errors import ExitStatus, UpstreamError
+from orcli.inputs import InputOptions, gather_messages, read_text_file
 from orcli.payload import BodyOptions, build_payload
-from orcli.prompt import Source, build_messages
 from orcli.streams import Streams
 
 
-class InputOptions(Protocol):
-    """The input flags that chat, stream and price share."""
-
-    words: Sequence[str]
-    files: Sequence[str]
-    messages_path: str | None
-    system: str | None
-    no_stdin: bool
-
-
 @dataclass
-class ChatOptions:
-    words: Sequence[str] = ()
-    files: Sequence[str] = ()
-    messages_path: str | None = None
-    system: str | None = None
-    no_stdin: bool = False
+class ChatOptions(InputOptions):
     body: BodyOptions = field(default_factory=BodyOptions)
     stream: bool = False
     json_out: bool = False
@@ -43,8 +28,6 @@ class ChatOptions:
     usage: bool | None = None
     show_reasoning: bool = False
     max_cost: Decimal | None = None
-    settings_flags: dict[str, Any] = field(default_factory=dict)
-    debug: bool = False
 
 
 def run_chat(opts: ChatOptions, streams: Streams) -> int:
@@ -90,46 +73,6 @@ def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> di
 
     check_guards(body, settings, opts.max_cost, streams)
     return body
-
-
-def gather_messages(opts: InputOptions, streams: Streams) -> list[dict]:
-    """The messages from PROMPT words, stdin, -f files, --messages and -s."""
-    return build_messages(
-        opts.words, read_pieces(opts, streams), opts.system, read_conversation(opts, streams)
-    )
-
-
-def read_pieces(opts: InputOptions, streams: Streams) -> list[Source]:
-    """Stdin (when piped and wanted) then each -f file, as raw bytes."""
-    pieces = []
-    if stdin_wanted(opts, streams):
-        pieces.append(Source("stdin", streams.stdin.read()))
-    for path in opts.files:
-        pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
-    return pieces
-
-
-def stdin_wanted(opts: InputOptions, streams: Streams) -> bool:
-    """Stdin is read when piped, unless --no-stdin or --messages takes its place."""
-    return not (opts.no_stdin or streams.stdin_isatty or opts.messages_path is not None)
-
-
-def read_conversation(opts: InputOptions, streams: Streams) -> Source | None:
-    """The --messages file (or stdin for '-'), unparsed."""
-    if opts.messages_path is None:
-        return None
-    if opts.messages_path == "-":
-        return Source("--messages (stdin)", streams.stdin.read())
-    return Source(f"--messages file {opts.messages_path}",
-                  read_text_file(opts.messages_path, "--messages"))
-
-
-def read_text_file(path: str, flag: str) -> bytes:
-    """A file's bytes, or exit 2 saying which flag's file could not be read."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
 
 
 def read_schema(value: str) -> tuple[str, str]:

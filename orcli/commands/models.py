@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from orcli import catalog, render
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
+from orcli.inputs import CommandOptions
 from orcli.pricing import format_decimal, format_price_per_million, parse_price, prices_from_model
 from orcli.streams import Streams
 
@@ -42,7 +43,7 @@ _PER_UNIT = {
 
 
 @dataclass
-class ModelsOptions:
+class ModelsOptions(CommandOptions):
     search: str | None = None
     show_id: str | None = None
     max_price: Decimal | None = None
@@ -55,8 +56,6 @@ class ModelsOptions:
     limit: int | None = None
     json_out: bool = False
     refresh: bool = False
-    settings_flags: dict[str, Any] = field(default_factory=dict)
-    debug: bool = False
 
 
 class ListRow(NamedTuple):

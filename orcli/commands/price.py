@@ -19,15 +19,15 @@ The default model is priced from its built-in entry: no key, no network.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
 from orcli.catalog import cache_dir_from_env, find_model, load_catalog, model_prices
-from orcli.commands.chat import gather_messages
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
 from orcli.guards import catalog_fetch
+from orcli.inputs import InputOptions, gather_messages
 from orcli.pricing import (
     BUILTIN_MODELS,
     Costs,
@@ -43,19 +43,12 @@ from orcli.streams import Streams
 
 
 @dataclass
-class PriceOptions:
-    words: Sequence[str] = ()
-    files: Sequence[str] = ()
-    messages_path: str | None = None
-    system: str | None = None
-    no_stdin: bool = False
+class PriceOptions(InputOptions):
     input_tokens: int | None = None
     output_tokens: int = 0
     compare: Sequence[str] = ()
     json_out: bool = False
     refresh: bool = False
-    settings_flags: dict[str, Any] = field(default_factory=dict)
-    debug: bool = False
 
 
 @dataclass(frozen=True)

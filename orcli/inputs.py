@@ -1,0 +1,75 @@
+"""Reading what the user gave: piped stdin, -f files, --messages.
+
+The I/O half of building a prompt; `orcli.prompt` decodes and assembles the
+bytes read here. chat, stream and price share it through `InputOptions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orcli.errors import UsageError
+from orcli.prompt import Source, build_messages
+from orcli.streams import Streams
+
+
+@dataclass
+class CommandOptions:
+    """What every command's options carry: setting flags and --debug."""
+
+    settings_flags: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+
+
+@dataclass
+class InputOptions(CommandOptions):
+    """The input flags that chat, stream and price share."""
+
+    words: Sequence[str] = ()
+    files: Sequence[str] = ()
+    messages_path: str | None = None
+    system: str | None = None
+    no_stdin: bool = False
+
+
+def gather_messages(opts: InputOptions, streams: Streams) -> list[dict]:
+    """The messages from PROMPT words, stdin, -f files, --messages and -s."""
+    return build_messages(
+        opts.words, read_pieces(opts, streams), opts.system, read_conversation(opts, streams)
+    )
+
+
+def read_pieces(opts: InputOptions, streams: Streams) -> list[Source]:
+    """Stdin (when piped and wanted) then each -f file, as raw bytes."""
+    pieces = []
+    if stdin_wanted(opts, streams):
+        pieces.append(Source("stdin", streams.stdin.read()))
+    for path in opts.files:
+        pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
+    return pieces
+
+
+def stdin_wanted(opts: InputOptions, streams: Streams) -> bool:
+    """Stdin is read when piped, unless --no-stdin or --messages takes its place."""
+    return not (opts.no_stdin or streams.stdin_isatty or opts.messages_path is not None)
+
+
+def read_conversation(opts: InputOptions, streams: Streams) -> Source | None:
+    """The --messages file (or stdin for '-'), unparsed."""
+    if opts.messages_path is None:
+        return None
+    if opts.messages_path == "-":
+        return Source("--messages (stdin)", streams.stdin.read())
+    return Source(f"--messages file {opts.messages_path}",
+                  read_text_file(opts.messages_path, "--messages"))
+
+
+def read_text_file(path: str, flag: str) -> bytes:
+    """A file's bytes, or exit 2 saying which flag's file could not be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
