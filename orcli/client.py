@@ -328,7 +328,8 @@ def parse_answer(http_status: int, headers: Any, content: bytes) -> dict[str, An
     if not isinstance(answer, dict):
         raise UpstreamError("HTTP 200 but the answer is not a JSON object")
     if answer.get("error"):
-        error = ApiError(describe_api_error(answer["error"], 200), ExitStatus.UPSTREAM, 200)
+        text = describe_api_error(answer["error"], inside="a 200 answer")
+        error = ApiError(text, ExitStatus.UPSTREAM, 200)
         raise retryable_if_transient(error, 200, answer["error"], headers)
     return answer
 

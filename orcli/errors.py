@@ -93,16 +93,25 @@ def exit_status_for_http(http_status: int) -> ExitStatus:
     return ExitStatus.UPSTREAM
 
 
-def describe_api_error(error: object, http_status: int | None = None) -> str:
-    """One line from an OpenRouter error object: status, message, provider, raw."""
+def describe_api_error(
+    error: object, http_status: int | None = None, inside: str | None = None
+) -> str:
+    """One line from an OpenRouter error object: where, code, message, provider, raw.
+
+    `inside` names where an error came that the HTTP status did not announce
+    ("a 200 answer", "the stream"); its own code is then the one that matters.
+    """
     if not isinstance(error, dict):
         error = {"message": str(error)}
     code = error.get("code")
-    status = http_status if http_status is not None else code
-    message = str(error.get("message") or "no message").strip()
-    head = f"HTTP {status}: {message}" if status not in (None, 200) else message
-    if http_status == 200:
-        head = f"error inside a 200 answer (code {code}): {message}"
+    message = squeeze(str(error.get("message") or "no message"), 300)
+    if inside is not None:
+        where = f"error inside {inside}" + (f" (code {code})" if code not in (None, "") else "")
+        head = f"{where}: {message}"
+    elif http_status is not None:
+        head = f"HTTP {http_status}: {message}"
+    else:
+        head = message
     return head + _describe_metadata(error.get("metadata"))
 
 
@@ -116,14 +125,16 @@ def _describe_metadata(metadata: object) -> str:
         details.append("reasons: " + ", ".join(map(str, metadata["reasons"])))
     raw = metadata.get("raw")
     if raw:
-        text = raw if isinstance(raw, str) else str(raw)
+        import json
+
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
         details.append("raw: " + squeeze(text, 300))
     return f" ({'; '.join(details)})" if details else ""
 
 
 def squeeze(text: str, limit: int) -> str:
-    # Keep error lines on one line and short, however big the server's text was.
-    flat = " ".join(text.split())
+    """`text` on one line and at most `limit` characters, however big the server's text was."""
+    flat = " ".join(text[: limit * 2].split())  # slice first: a raw page may be megabytes
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

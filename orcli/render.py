@@ -87,18 +87,6 @@ def format_tool_calls(calls: list[dict[str, Any]]) -> str:
     return json.dumps(calls, ensure_ascii=False)
 
 
-def parse_arguments(text: object) -> object:
-    """Tool-call arguments as JSON; "" means {}; text that is not JSON stays text."""
-    if not isinstance(text, str):
-        return text if text is not None else {}
-    if text.strip() == "":
-        return {}
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def usage_line(
     model: str, prompt_tokens: int | None, completion_tokens: int | None,
     cost: Decimal | None, estimated: bool,

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import Any, TypeAlias
 
-from orcli.errors import UpstreamError
+from orcli.errors import UpstreamError, describe_api_error, squeeze
 
 DONE = "[DONE]"
 SNIPPET_CHARS = 200
@@ -70,10 +70,10 @@ class StreamError(UpstreamError):
     """An `error` object sent inside the stream; exit 7, with its parts kept for the caller."""
 
     def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(format_stream_error(error))
+        super().__init__(describe_api_error(error, inside="the stream"))
         self.error = error
         self.code: object = error.get("code")
-        self.error_message = _one_line(str(error.get("message") or "error inside the stream"))
+        self.error_message = squeeze(str(error.get("message") or "no message"), 300)
         metadata = error.get("metadata")
         self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
 
@@ -85,22 +85,6 @@ class StreamError(UpstreamError):
         if isinstance(self.code, str) and self.code.isdigit():
             return int(self.code)
         return None
-
-
-def format_stream_error(error: dict[str, Any]) -> str:
-    """One line: `<message> (code <code>, <metadata.raw>, provider <name>)`."""
-    message = _snippet(str(error.get("message") or "error inside the stream"))
-    metadata = error.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    parts = []
-    if error.get("code") not in (None, ""):
-        parts.append(f"code {error['code']}")
-    raw = metadata.get("raw")
-    if raw not in (None, ""):
-        parts.append(_snippet(raw if isinstance(raw, str) else json.dumps(raw)))
-    if metadata.get("provider_name"):
-        parts.append(f"provider {metadata['provider_name']}")
-    return f"{message} ({', '.join(parts)})" if parts else message
 
 
 def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -> Iterator[Event]:
@@ -210,9 +194,11 @@ def _parse_chunk(payload: str) -> dict[str, Any]:
         try:
             chunk = json.loads(payload)
         except (ValueError, RecursionError):
-            raise UpstreamError(f"stream sent data that is not JSON: {_snippet(payload)}") from None
+            shown = squeeze(payload, SNIPPET_CHARS)
+            raise UpstreamError(f"stream sent data that is not JSON: {shown}") from None
     if not isinstance(chunk, dict):
-        raise UpstreamError(f"stream sent JSON that is not an object: {_snippet(payload)}")
+        shown = squeeze(payload, SNIPPET_CHARS)
+        raise UpstreamError(f"stream sent JSON that is not an object: {shown}")
     return chunk
 
 
@@ -260,7 +246,7 @@ class _CallParts:
             self.pieces.append(json.dumps(arguments))
 
     def to_event(self) -> ToolCall:
-        return ToolCall(self.id, self.name, _parse_arguments("".join(self.pieces)))
+        return ToolCall(self.id, self.name, parse_arguments("".join(self.pieces)))
 
 
 class _StreamState:
@@ -357,7 +343,10 @@ def _detail_text(detail: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _parse_arguments(text: str) -> object:
+def parse_arguments(text: object) -> object:
+    """Tool-call arguments as JSON; "" (or none) means {}; text that is not JSON stays text."""
+    if not isinstance(text, str):
+        return {} if text is None else text
     if not text.strip():
         return {}
     try:
@@ -393,15 +382,3 @@ def _cost(value: object) -> Decimal | None:
     except InvalidOperation:
         return None
     return cost if cost.is_finite() else None
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _snippet(text: str) -> str:
-    """At most SNIPPET_CHARS of `text` on one line, so a huge payload never floods stderr."""
-    short = _one_line(text[: SNIPPET_CHARS * 2])
-    if len(short) > SNIPPET_CHARS or len(text) > SNIPPET_CHARS * 2:
-        return short[:SNIPPET_CHARS] + "..."
-    return short

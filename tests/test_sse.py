@@ -18,7 +18,6 @@ from orcli.sse import (
     StreamError,
     ToolCall,
     Usage,
-    format_stream_error,
     iter_data,
     iter_events,
 )
@@ -501,35 +500,39 @@ def test_mid_stream_error_raises_after_earlier_events(error: dict, shape: str) -
     assert seen == [Reasoning("hmm"), Content("Hel")]
     assert isinstance(caught, StreamError)
     assert caught.status == ExitStatus.UPSTREAM
-    assert caught.message.startswith(error["message"])
+    assert error["message"] in caught.message
     assert caught.code == error.get("code")
     assert caught.error_message == error["message"]
 
 
 def test_mid_stream_error_message_names_code_raw_and_provider() -> None:
     error = {"code": 502, "message": "Provider returned error", "metadata": METADATA}
-    assert format_stream_error(error) == (
-        "Provider returned error (code 502, upstream connect error, provider Mistral)"
+    assert StreamError(error).message == (
+        "error inside the stream (code 502): Provider returned error "
+        "(provider Mistral; raw: upstream connect error)"
     )
 
 
 FORMAT_CASES = {
-    "message only": ({"message": "boom"}, "boom"),
-    "no message": ({"code": None}, "error inside the stream"),
-    "word code": ({"code": "server_error", "message": "x"}, "x (code server_error)"),
-    "raw object": ({"message": "x", "metadata": {"raw": {"a": 1}}}, 'x ({"a": 1})'),
-    "multi-line": ({"message": "a\nb", "metadata": {"raw": "c\r\nd"}}, "a b (c d)"),
+    "message only": ({"message": "boom"}, "error inside the stream: boom"),
+    "no message": ({"code": None}, "error inside the stream: no message"),
+    "word code": ({"code": "server_error", "message": "x"},
+                  "error inside the stream (code server_error): x"),
+    "raw object": ({"message": "x", "metadata": {"raw": {"a": 1}}},
+                   'error inside the stream: x (raw: {"a": 1})'),
+    "multi-line": ({"message": "a\nb", "metadata": {"raw": "c\r\nd"}},
+                   "error inside the stream: a b (raw: c d)"),
 }
 
 
 @pytest.mark.parametrize(("error", "expected"), FORMAT_CASES.values(), ids=FORMAT_CASES.keys())
-def test_format_stream_error(error: dict, expected: str) -> None:
-    assert format_stream_error(error) == expected
+def test_stream_error_message(error: dict, expected: str) -> None:
+    assert StreamError(error).message == expected
 
 
 def test_huge_raw_metadata_is_capped() -> None:
     error = {"code": 502, "message": "bad", "metadata": {"raw": "<html>" + "x" * 50_000}}
-    assert len(format_stream_error(error)) < 300
+    assert len(StreamError(error).message) < 400
 
 
 @pytest.mark.parametrize(
@@ -544,14 +547,14 @@ def test_error_that_is_not_an_object() -> None:
     raw = stream(chunk({"content": "a"}, error="overloaded"))
     seen, caught = collect_until_error(raw)
     assert seen == [Content("a")]
-    assert caught.message == "overloaded"
+    assert caught.message == "error inside the stream: overloaded"
 
 
 def test_error_as_last_event_without_blank_line_or_done() -> None:
     raw = stream(done=False) + b'data: {"error": {"code": 500, "message": "Internal"}}'
     _, caught = collect_until_error(raw)
     assert isinstance(caught, StreamError)
-    assert caught.message == "Internal (code 500)"
+    assert caught.message == "error inside the stream (code 500): Internal"
 
 
 def test_injected_error_factory() -> None:

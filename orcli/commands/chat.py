@@ -14,6 +14,7 @@ from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UpstreamError
 from orcli.inputs import InputOptions, gather_messages, read_text_file
 from orcli.payload import BodyOptions, build_payload
+from orcli.sse import parse_arguments
 from orcli.streams import Streams
 
 
@@ -131,7 +132,7 @@ def tool_calls_from(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for call in calls:
         function = call.get("function") or {}
         out.append({"id": call.get("id"), "name": function.get("name"),
-                    "arguments": render.parse_arguments(function.get("arguments"))})
+                    "arguments": parse_arguments(function.get("arguments"))})
     return out
 
 
