@@ -56,7 +56,7 @@ WATCHED: list[tuple[str, Callable[[tuple[str, int, str]], bool]]] = [
     ("socket reads (recv_into)", lambda k: k[2] == "<method 'recv_into' of '_socket.socket' "
                                                   "objects>"),
     ("body reads (ChunkedReader.read1, or urllib3's _raw_read on the fallback path)",
-     lambda k: (k[0].endswith("orcli/chunked.py") and k[2] == "read1")
+     lambda k: (k[0].endswith("orcli/body.py") and k[2] == "read1")
      or (k[0].endswith("urllib3/response.py") and k[2] == "_raw_read")),
 ]
 # A quadratic loop spends 4× the time per chunk on a 4× longer answer; noise stays

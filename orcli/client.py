@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -35,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import Timeout
 
 from orcli import __version__
-from orcli.chunked import ChunkedReader
+from orcli.body import iter_chunks
 from orcli.config import Settings
 from orcli.errors import (
     ApiError,
@@ -57,7 +56,6 @@ from orcli.retry import (
     timed_out,
 )
 
-READ_SIZE = 64 * 1024
 # A JSON answer bigger than this comes from a broken or hostile server, not a model.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 DEFAULT_BACKOFF = Backoff()  # tests replace it with a fast one that records its sleeps
@@ -217,75 +215,13 @@ class Client:
 
 
 def iter_body(response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
-    """Bytes as they arrive, within the deadline.
-
-    Each read returns what is there and never waits to fill a buffer; before
-    each read the socket may wait only for what is left of the deadline.
-    """
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-
-    def before_read() -> None:
-        left = deadline.remaining()
-        if left <= 0:
-            raise timed_out(deadline.seconds, during_answer=True)
-        if sock is not None:
-            sock.settimeout(left)
-
-    read1 = body_reader(raw, before_read)
+    """Bytes as they arrive within the deadline; a failure becomes one clear error."""
     try:
-        while True:
-            chunk = read1(READ_SIZE)
-            if not chunk:
-                check_complete(raw)
-                return
-            yield chunk
+        yield from iter_chunks(response.raw, deadline)
     except UpstreamError:
         raise
     except Exception as exc:  # socket, http.client and urllib3 errors alike
         raise broken_answer(exc, deadline) from None
-
-
-def body_reader(raw: Any, before_read: Callable[[], None]) -> Callable[[int], bytes]:
-    """The body's read1, calling `before_read` before each read of the socket.
-
-    A body with nothing to decode is read below urllib3, whose read1 puts a
-    decoding buffer and four layers of calls around each read: more CPU than
-    parsing the SSE event it returns (issue 8's profile). A chunked body goes
-    through ChunkedReader, which returns every chunk a read brings (http.client
-    returns one per call), any other through http.client. `_fp` is private to
-    urllib3, so anything unexpected there goes urllib3's way.
-    """
-    import http.client
-
-    fp = getattr(raw, "_fp", None)
-    encoding = raw.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("", "identity") or not isinstance(fp, http.client.HTTPResponse):
-        return _gated(partial(raw.read1, decode_content=True), before_read)
-    if fp.chunked and fp.chunk_left is None and fp.fp is not None:  # no chunk read yet
-        return ChunkedReader(fp.fp, before_read).read1
-    return _gated(fp.read1, before_read)
-
-
-def _gated(
-    read1: Callable[[int], bytes], before_read: Callable[[], None]
-) -> Callable[[int], bytes]:
-    """`read1` with `before_read` called first."""
-
-    def read(size: int) -> bytes:
-        before_read()
-        return read1(size)
-
-    return read
-
-
-def check_complete(raw: Any) -> None:
-    """Raise when a Content-Length body ended short: http.client's read1 just stops."""
-    import http.client
-
-    missing = getattr(getattr(raw, "_fp", None), "length", None)
-    if missing:
-        raise http.client.IncompleteRead(b"", missing)
 
 
 def broken_answer(exc: BaseException, deadline: Deadline) -> UpstreamError:
