@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orcli.config import Settings
 from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
 from orcli.pricing import BUILTIN_MODELS, ModelPrices, per_million, prices_from_model
 
@@ -127,6 +128,22 @@ def _fetch_checked(fetch: Fetch, base_url: str) -> list[Model]:
     if not _valid_models(models):
         raise UpstreamError(f"the model list from {base_url} is not a list of objects")
     return models
+
+
+def fetcher(
+    settings: Settings, notify: Callable[[str], None], debug: bool = False
+) -> Callable[[], list[Model]]:
+    """GET /models through the HTTP client, which is imported only if a fetch is due.
+
+    A listing served from the cache never loads requests.
+    """
+
+    def fetch() -> list[Model]:
+        from orcli.client import Client
+
+        return Client(settings, debug=notify if debug else None, notify=notify).list_models()
+
+    return fetch
 
 
 def load_catalog(

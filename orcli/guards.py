@@ -12,7 +12,7 @@ does not load the vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -99,11 +99,11 @@ def check_guards(
     model = str(body.get("model", settings.model))
     prices = None
     if max_cost is not None:
-        from orcli.catalog import cache_dir_from_env, model_prices
+        from orcli.catalog import cache_dir_from_env, fetcher, model_prices
 
         prices = model_prices(model, base_url=settings.base_url,
                               cache_dir=cache_dir_from_env(streams.env),
-                              fetch=catalog_fetch(settings), warn=streams.err)
+                              fetch=fetcher(settings, streams.err), warn=streams.err)
     context = prices.context_length if prices is not None else None
     if context is None:
         context = known_context(model, settings, streams.env)
@@ -124,17 +124,6 @@ def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int
     from orcli.catalog import cache_dir_from_env, known_context_length
 
     return known_context_length(model, settings.base_url, cache_dir_from_env(env))
-
-
-def catalog_fetch(settings: Settings) -> Callable[[], list[dict[str, Any]]]:
-    """The catalog fetch for `catalog`, importing the HTTP client only if it is called."""
-
-    def fetch() -> list[dict[str, Any]]:
-        from orcli.client import Client
-
-        return Client(settings).list_models()
-
-    return fetch
 
 
 def check_context(prompt: PromptSize, context: int) -> None:

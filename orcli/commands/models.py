@@ -84,17 +84,9 @@ def run_models(opts: ModelsOptions, streams: Streams) -> int:
 
 def load_models(opts: ModelsOptions, settings: Settings, streams: Streams) -> list[dict[str, Any]]:
     """The catalog from a fresh cache, else fetched (stale cache when offline)."""
-    debug = streams.err if opts.debug else None
-
-    def fetch() -> list[dict[str, Any]]:
-        # Imported only when a fetch is due: a cached listing never loads requests.
-        from orcli.client import Client
-
-        return Client(settings, debug=debug).list_models()
-
     return catalog.load_catalog(
-        settings.base_url, fetch, cache_dir=catalog.cache_dir_from_env(streams.env),
-        refresh=opts.refresh, warn=streams.err,
+        settings.base_url, catalog.fetcher(settings, streams.err, opts.debug),
+        cache_dir=catalog.cache_dir_from_env(streams.env), refresh=opts.refresh, warn=streams.err,
     )
 
 

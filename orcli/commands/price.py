@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
-from orcli.catalog import cache_dir_from_env, find_model, load_catalog, model_prices
+from orcli.catalog import cache_dir_from_env, fetcher, find_model, load_catalog, model_prices
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
-from orcli.guards import catalog_fetch
 from orcli.inputs import InputOptions, gather_messages
 from orcli.pricing import (
     BUILTIN_MODELS,
@@ -86,7 +85,7 @@ def run_price(opts: PriceOptions, streams: Streams) -> int:
     # Input first: a usage error should not wait for the catalog.
     messages = read_input(opts, streams)
     model_ids = list(dict.fromkeys([settings.model, *opts.compare]))
-    priced = lookup_prices(model_ids, settings, streams, opts.refresh)
+    priced = lookup_prices(model_ids, settings, streams, opts.refresh, opts.debug)
     estimates = sorted((estimate(p, messages, opts) for p in priced), key=_cheapest_first)
     for item in estimates:
         if item.costs is None:
@@ -107,11 +106,11 @@ def read_input(opts: PriceOptions, streams: Streams) -> list[dict[str, Any]] | N
 
 
 def lookup_prices(
-    model_ids: list[str], settings: Settings, streams: Streams, refresh: bool
+    model_ids: list[str], settings: Settings, streams: Streams, refresh: bool, debug: bool
 ) -> list[ModelPrices]:
     """Built-in prices, else the catalog: the cache, else one fetch (always one with --refresh)."""
     cache_dir = cache_dir_from_env(streams.env)
-    fetch = catalog_fetch(settings)
+    fetch = fetcher(settings, streams.err, debug)
     if refresh and any(m not in BUILTIN_MODELS for m in model_ids):
         models = load_catalog(settings.base_url, fetch, cache_dir=cache_dir, refresh=True,
                               warn=streams.err)
