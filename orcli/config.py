@@ -37,13 +37,35 @@ ENV_NAMES = {
     "retries": "ORCLI_RETRIES",
 }
 
-# How each setting's text becomes a value; a failure names its source.
+# The longest deadline orcli accepts: past about 3e8 s the socket layer overflows.
+MAX_TIMEOUT = 1_000_000.0
+
+
+def _seconds(value: Any) -> float:
+    """A number of seconds from TOML (int or float) or text (a plain decimal)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(value)
+    if isinstance(value, str) and "_" in value:
+        raise ValueError(value)  # float() would read "1_0" as 10
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    """A whole number from TOML (an int, not 1.5 or true) or text of digits."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(value)
+    if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+        raise ValueError(value)  # int() would read "1_0" as 10
+    return int(value)
+
+
+# How each setting's value becomes a typed one; a failure names its source.
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "api_key": str,
     "base_url": str,
     "model": str,
-    "timeout": float,
-    "retries": int,
+    "timeout": _seconds,
+    "retries": _count,
     "app_title": str,
     "app_url": str,
 }
@@ -138,17 +160,24 @@ def _parse(key: str, value: Any, source: str) -> Any:
     parser = _PARSERS[key]
     if parser is str and not isinstance(value, str):
         raise ConfigError(f"{key} from {source} must be a string")
+    if parser is not str and isinstance(value, str) and source.startswith("config file"):
+        # TOML has numbers; a quoted "3" in the file is a mistake worth naming.
+        raise ConfigError(f"{key} from {source} must be a number, not the string {value!r}")
     try:
         return parser(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key} from {source} is not a valid number: {value!r}") from None
+        kind = "a whole number" if parser is _count else "a number of seconds"
+        raise _bad_value(source, f"{key} must be {kind}, not {value!r}") from None
 
 
 def _check_ranges(values: dict[str, Any], sources: Mapping[str, str]) -> None:
-    if not values["timeout"] > 0:
-        raise _bad_value(sources["timeout"], "--timeout/timeout must be more than 0 seconds")
+    if not 0 < values["timeout"] <= MAX_TIMEOUT:  # also false for NaN
+        raise _bad_value(sources["timeout"],
+                         f"--timeout/timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} s")
     if values["retries"] < 0:
         raise _bad_value(sources["retries"], "--retries/retries must be 0 or more")
+    if not values["model"].strip():
+        raise _bad_value(sources["model"], "the model id must not be empty")
     if not values["base_url"].startswith(("http://", "https://")):
         raise _bad_value(sources["base_url"], "base URL must start with http:// or https://")
 

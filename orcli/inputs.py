@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orcli.errors import UsageError
-from orcli.prompt import Source, build_messages
+from orcli.prompt import Source, build_messages, decode_input
 from orcli.streams import Streams
 
 
@@ -73,3 +73,8 @@ def read_text_file(path: str, flag: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
+
+
+def read_flag_text(path: str, flag: str) -> str:
+    """The text of a file a flag names (--schema, --tools): strict UTF-8, or exit 2."""
+    return decode_input(Source(f"{flag} file {path}", read_text_file(path, flag)))

@@ -110,12 +110,17 @@ def _format_fields(opts: BodyOptions) -> dict[str, Any]:
         fields["response_format"] = {"type": "json_object"}
     if opts.tools is not None:
         tools = parse_json_flag(opts.tools, "--tools")
-        if not isinstance(tools, list):
-            raise UsageError("--tools must be a JSON array of tool definitions")
+        if not isinstance(tools, list) or not all(_is_tool(t) for t in tools):
+            raise UsageError("--tools must be a JSON array of tool objects, "
+                             'e.g. [{"type": "function", "function": {"name": ...}}]')
         fields["tools"] = tools
     if opts.tool_choice is not None:
         fields["tool_choice"] = parse_tool_choice(opts.tool_choice)
     return fields
+
+
+def _is_tool(tool: object) -> bool:
+    return isinstance(tool, dict) and isinstance(tool.get("function", {}), dict)
 
 
 def _schema_name(name: str) -> str:
@@ -124,13 +129,39 @@ def _schema_name(name: str) -> str:
 
 
 def parse_json_flag(text: str, flag: str) -> Any:
-    """Parse JSON given to a flag, or exit 2 naming the flag and the problem."""
+    """Parse JSON given to a flag, or exit 2 naming the flag and the problem.
+
+    Stricter than json.loads: NaN and Infinity are not JSON and no API takes
+    them, and a lone surrogate escape ("\\ud800") cannot be sent as UTF-8.
+    """
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = _loads_finite(text)
+    except ValueError as exc:  # JSONDecodeError included
         raise UsageError(f"{flag}: not valid JSON: {exc}") from None
     except RecursionError:
         raise UsageError(f"{flag}: JSON nested too deeply") from None
+    check_sendable(value, flag)
+    return value
+
+
+def _loads_finite(text: str) -> Any:
+    """json.loads, refusing NaN, Infinity and numbers too big for a float (1e999)."""
+    value = json.loads(text, parse_constant=_refuse_constant)
+    json.dumps(value, allow_nan=False)  # ValueError for an inf that 1e999 became
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_sendable(value: Any, flag: str) -> None:
+    """Exit 2 when a value parsed from JSON holds text that UTF-8 cannot carry."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{flag}: holds a lone surrogate escape such as \\ud800, "
+                         "which cannot be sent as UTF-8") from None
 
 
 def parse_tool_choice(text: str) -> Any:
@@ -151,6 +182,8 @@ def parse_option(raw: str) -> tuple[str, Any]:
     if key in RESERVED_OPTIONS:
         raise UsageError(f"-o {key}=... is not allowed: {RESERVED_OPTIONS[key]}")
     try:
-        return key, json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        value = _loads_finite(text)
+    except (ValueError, RecursionError):  # not JSON (NaN, 1e999 included): the plain string
         return key, text
+    check_sendable(value, f"-o {key}")
+    return key, value

@@ -6,11 +6,11 @@ Nothing is trimmed or dropped: what the user typed or piped is sent as is.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orcli.errors import UsageError
+from orcli.payload import parse_json_flag
 
 ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 
@@ -66,13 +66,7 @@ def build_messages(
 
 def parse_conversation(source: Source) -> list[dict]:
     """Parse and check a --messages JSON array of {role, content} objects."""
-    text = decode_input(source)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source.label} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"{source.label} is nested too deeply to be a conversation") from None
+    value = parse_json_flag(decode_input(source), source.label)
     if not isinstance(value, list) or not value:
         raise UsageError(f"{source.label} must be a non-empty JSON array of messages")
     for index, message in enumerate(value):
@@ -87,10 +81,24 @@ def _check_message(message: object, where: str) -> None:
     if role not in ROLES:
         raise UsageError(f"{where}: role must be one of {', '.join(sorted(ROLES))}")
     content = message.get("content")
-    if content is None and role == "assistant" and message.get("tool_calls"):
+    calls = message.get("tool_calls")
+    if calls is not None and not (isinstance(calls, list) and all(_is_call(c) for c in calls)):
+        raise UsageError(f"{where}: tool_calls must be a list of objects with a function object")
+    if content is None and role == "assistant" and calls:
         return
     if isinstance(content, str):
         return
-    if isinstance(content, list) and all(isinstance(p, dict) and "type" in p for p in content):
+    if isinstance(content, list) and all(_is_part(p) for p in content):
         return
-    raise UsageError(f"{where}: content must be a string or a list of parts with a type")
+    raise UsageError(f"{where}: content must be a string or a list of parts with a type "
+                     "(a text part with a string text)")
+
+
+def _is_part(part: object) -> bool:
+    if not isinstance(part, dict) or "type" not in part:
+        return False
+    return part["type"] != "text" or isinstance(part.get("text"), str)
+
+
+def _is_call(call: object) -> bool:
+    return isinstance(call, dict) and isinstance(call.get("function", {}), dict)

@@ -276,7 +276,7 @@ class _StreamState:
         if finish_reason:
             self.finish_reason = finish_reason
         if isinstance(chunk.get("usage"), dict):
-            self.usage = _parse_usage(chunk["usage"])
+            self.usage = parse_usage(chunk["usage"])
         error = chunk.get("error")
         if error is not None:
             raise on_error(error if isinstance(error, dict) else {"message": str(error)})
@@ -355,7 +355,8 @@ def parse_arguments(text: object) -> object:
         return text
 
 
-def _parse_usage(usage: dict[str, Any]) -> Usage:
+def parse_usage(usage: dict[str, Any]) -> Usage:
+    """Token counts and cost from a `usage` object; odd values read as 0 and no cost."""
     return Usage(
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),

@@ -63,8 +63,12 @@ class Streams:
         )
 
     def out(self, text: str, flush: bool = False) -> None:
-        """Write text to stdout as UTF-8, whatever the locale says."""
-        self.stdout.write(text.encode("utf-8"))
+        """Write text to stdout as UTF-8, whatever the locale says.
+
+        A lone surrogate (a server's "\\ud800" escape) has no UTF-8 form; it is
+        written as that escape rather than lost or turned into a crash.
+        """
+        self.stdout.write(text.encode("utf-8", "backslashreplace"))
         if flush:
             self.stdout.flush()
 

@@ -137,3 +137,30 @@ def test_every_config_key_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for key in DEFAULTS:
         assert f"`{key}`" in readme, f"config key {key} missing from README"
+
+
+@pytest.mark.parametrize("line", ["retries = 1.5", "retries = true", "timeout = true",
+                                  'retries = "3"', "timeout = inf", "timeout = 1e10"])
+def test_config_values_of_the_wrong_type_or_range_exit_3(run, tmp_path: Path, line):
+    path = _write_config(tmp_path, line + "\n")
+    result = run("chat", "hi", "--dry-run", env={"ORCLI_CONFIG": str(path)}, expect=3)
+    assert str(path) in result.stderr and line.split()[0] in result.stderr
+
+
+@pytest.mark.parametrize("name,value", [("ORCLI_RETRIES", "1_0"), ("ORCLI_RETRIES", "1.5"),
+                                        ("ORCLI_TIMEOUT", "1_0"), ("ORCLI_TIMEOUT", "inf")])
+def test_env_numbers_that_only_python_would_read_exit_3(run, name, value):
+    result = run("chat", "hi", "--dry-run", env={name: value}, expect=3)
+    assert name in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--timeout", "inf"], ["--timeout", "1e10"], ["-m", ""],
+                                  ["-m", "  "]])
+def test_flag_values_out_of_range_exit_2(run, args):
+    result = run("chat", "hi", "--dry-run", *args, expect=2)
+    assert result.stderr.startswith("orcli: error:")
+
+
+def test_empty_model_in_config_exits_3(run, tmp_path: Path):
+    path = _write_config(tmp_path, 'model = ""\n')
+    run("chat", "hi", "--dry-run", env={"ORCLI_CONFIG": str(path)}, expect=3)

@@ -280,3 +280,80 @@ def test_key_is_not_in_the_environment_of_child_processes_output(child_env):
     assert child.returncode == 7
     assert API_KEY.encode() not in child.stdout + child.stderr
     assert os.environ.get("OPENROUTER_API_KEY") != API_KEY  # the test process kept its own
+
+
+# ---- found in review: odd answers and odd JSON must not end as "this is a bug" ----------
+
+def test_finish_reason_error_in_a_whole_answer_keeps_the_text_and_exits_7(server, run):
+    server.json(completion("partial answ", finish_reason="error"))
+    result = run("chat", "hi", "--retries", "0", expect=7)
+    assert result.stdout == "partial answ\n"
+    assert 'finish_reason "error"' in result.stderr
+
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": 3, "completion_tokens": 7, "cost": "n/a"},
+                                   {"prompt_tokens": "3", "completion_tokens": 7, "cost": 1},
+                                   "not an object", {"cost": True}])
+def test_odd_usage_values_still_give_a_usage_line(server, run, usage):
+    server.json(completion("ok", use=usage))
+    result = run("chat", "hi", "--usage")
+    assert result.stdout == "ok\n"
+    assert result.stderr.startswith("orcli: mistralai/devstral-2512:")
+
+
+@pytest.mark.parametrize("calls", [[None], "x", [{"function": "f"}]])
+def test_tool_calls_of_the_wrong_shape_exit_7(server, run, calls):
+    server.json(completion(None, tool_calls=calls))
+    result = run("chat", "hi", expect=7)
+    assert "tool_calls" in result.stderr or "function" in result.stderr
+
+
+def test_content_parts_without_text_are_skipped(server, run):
+    server.json(completion([{"type": "text", "text": None}, {"type": "text", "text": "ok"}]))
+    assert run("chat", "hi").stdout == "ok\n"
+
+
+def test_a_lone_surrogate_in_the_answer_is_written_as_its_escape(server, run):
+    server.json(completion("a\ud800b"))
+    assert run("chat", "hi").stdout == "a\\ud800b\n"
+
+
+@pytest.mark.parametrize("flag", ["--schema", "--tools"])
+def test_schema_and_tools_files_that_are_not_utf8_exit_2(server, run, tmp_path, flag):
+    path = tmp_path / "x.json"
+    path.write_bytes(b'{"title": "\xff"}' if flag == "--schema" else b'[{"name": "\xff"}]')
+    result = run("chat", "hi", flag, str(path), expect=2)
+    assert "not valid UTF-8" in result.stderr and server.requests == []
+
+
+def test_option_value_nan_is_kept_as_a_string(run):
+    body = json.loads(run("chat", "hi", "--dry-run", "-o", "x=NaN", "-o", "y=1e999").stdout)
+    assert body["x"] == "NaN" and body["y"] == "1e999"
+
+
+@pytest.mark.parametrize("args", [["-o", 'user="\\ud800"'], ["--schema", '{"title": "\\ud800"}'],
+                                  ["--tools-inline"]])
+def test_lone_surrogate_escapes_in_json_flags_exit_2(run, tmp_path, args):
+    if args == ["--tools-inline"]:
+        path = tmp_path / "m.json"
+        path.write_text('[{"role": "user", "content": "a\\ud800b"}]')
+        args = ["--messages", str(path)]
+    result = run("chat", "hi" if args[0] != "--messages" else "--dry-run", *args,
+                 "--dry-run", expect=2)
+    assert "surrogate" in result.stderr
+
+
+@pytest.mark.parametrize("conv", ['[{"role": "user", "content": [{"type": "text", "text": 5}]}]',
+                                  '[{"role": "assistant", "content": null, "tool_calls": "oops"},'
+                                  ' {"role": "user", "content": "hi"}]'])
+def test_messages_with_malformed_parts_or_calls_exit_2(run, tmp_path, conv):
+    path = tmp_path / "m.json"
+    path.write_text(conv)
+    run("price", "--messages", str(path), expect=2)
+    run("chat", "--dry-run", "--messages", str(path), expect=2)
+
+
+def test_tools_that_are_not_objects_exit_2(run, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text("[5]")
+    assert "--tools" in run("chat", "hi", "--dry-run", "--tools", str(path), expect=2).stderr

@@ -12,9 +12,9 @@ from typing import Any
 from orcli import render
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UpstreamError
-from orcli.inputs import InputOptions, gather_messages, read_text_file
+from orcli.inputs import InputOptions, gather_messages, read_flag_text
 from orcli.payload import BodyOptions, build_payload
-from orcli.sse import parse_arguments
+from orcli.sse import Usage, parse_arguments, parse_usage
 from orcli.streams import Streams
 
 
@@ -68,7 +68,7 @@ def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> di
     if body_opts.schema is not None:
         body_opts.schema, body_opts.schema_name = read_schema(body_opts.schema)
     if body_opts.tools is not None:
-        body_opts.tools = read_text_file(body_opts.tools, "--tools").decode("utf-8", "replace")
+        body_opts.tools = read_flag_text(body_opts.tools, "--tools")
     body = build_payload(settings.model, messages, body_opts, stream=opts.stream)
     from orcli.guards import check_guards
 
@@ -81,7 +81,7 @@ def read_schema(value: str) -> tuple[str, str]:
     if value.lstrip().startswith("{"):
         name = _schema_title(value) or "response"
         return value, name
-    text = read_text_file(value, "--schema").decode("utf-8", "replace")
+    text = read_flag_text(value, "--schema")
     return text, _schema_title(text) or Path(value).stem
 
 
@@ -106,16 +106,25 @@ def print_message(answer: dict[str, Any], opts: ChatOptions, streams: Streams) -
     if calls:
         streams.out(render.format_tool_calls(tool_calls_from(calls)) + "\n", flush=True)
         return
-    text = message.get("content") or ""
-    if not isinstance(text, (str, list)):
-        raise UpstreamError("the answer's content is neither text nor a list of parts")
-    if not isinstance(text, str):
-        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    text = message_text(message.get("content"))
+    if choice.get("finish_reason") == "error":
+        render.write_answer(streams, text, False)  # what came stays, as with a stream
+        raise UpstreamError("the provider ended the answer with finish_reason \"error\"")
     if text == "":
         streams.err(f"orcli: warning: empty answer (finish_reason: {choice.get('finish_reason')})")
     # Structured output is JSON, not Markdown: it is printed as is, also on a terminal.
     structured = opts.body.schema is not None or opts.body.json_object
     render.write_answer(streams, text, render.markdown_wanted(streams, opts.plain or structured))
+
+
+def message_text(content: object) -> str:
+    """The message's text: a string, or the text parts of a list; exit 7 otherwise."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise UpstreamError("the answer's content is neither text nor a list of parts")
+    return "".join(p["text"] for p in content
+                   if isinstance(p, dict) and isinstance(p.get("text"), str))
 
 
 def first_choice(answer: dict[str, Any]) -> dict[str, Any]:
@@ -128,9 +137,13 @@ def first_choice(answer: dict[str, Any]) -> dict[str, Any]:
 
 def tool_calls_from(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The API's tool_calls as [{"id", "name", "arguments"}], arguments parsed."""
+    if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+        raise UpstreamError("the answer's tool_calls are not a list of objects")
     out = []
     for call in calls:
         function = call.get("function") or {}
+        if not isinstance(function, dict):
+            raise UpstreamError("the answer has a tool call whose function is not an object")
         out.append({"id": call.get("id"), "name": function.get("name"),
                     "arguments": parse_arguments(function.get("arguments"))})
     return out
@@ -145,27 +158,27 @@ def usage_from_answer(
     answer: dict[str, Any], settings: Settings, env: Mapping[str, str] | None = None
 ) -> str:
     """The usage line for a whole answer, preferring the API's own cost."""
-    usage = answer.get("usage") or {}
-    return usage_text(answer.get("model") or settings.model, usage, settings, env)
+    usage = answer.get("usage")
+    model = answer.get("model")
+    return usage_text(model if isinstance(model, str) and model else settings.model,
+                      parse_usage(usage) if isinstance(usage, dict) else None, settings, env)
 
 
 def usage_text(
-    model: str, usage: dict[str, Any], settings: Settings | None = None,
+    model: str, usage: Usage | None, settings: Settings | None = None,
     env: Mapping[str, str] | None = None,
 ) -> str:
     """Tokens and dollars: `usage.cost` when the API gave it, else an estimate.
 
     With `settings` and `env` the estimate may also use the cached catalog's prices;
-    without them only the built-in prices.
+    without them only the built-in prices. No usage at all: "? in, ? out".
     """
-    prompt_tokens = usage.get("prompt_tokens")
-    completion_tokens = usage.get("completion_tokens")
-    cost = usage.get("cost")
-    if cost is not None:
-        return render.usage_line(model, prompt_tokens, completion_tokens,
-                                 Decimal(str(cost)), estimated=False)
+    if usage is None:
+        return render.usage_line(model, None, None, None, estimated=False)
+    tokens = (usage.prompt_tokens, usage.completion_tokens)
+    if usage.cost is not None:
+        return render.usage_line(model, *tokens, usage.cost, estimated=False)
     from orcli.guards import estimate_usage_cost
 
-    estimate = estimate_usage_cost(model, prompt_tokens, completion_tokens,
-                                   settings=settings, env=env)
-    return render.usage_line(model, prompt_tokens, completion_tokens, estimate, estimated=True)
+    estimate = estimate_usage_cost(model, *tokens, settings=settings, env=env)
+    return render.usage_line(model, *tokens, estimate, estimated=True)

@@ -44,9 +44,8 @@ def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams:
     finally:
         spinner.stop()
     if want_usage(opts, streams):
-        usage = output.usage.raw if output.usage else {}
         model = output.model or client.settings.model
-        render.write_usage(streams, usage_text(model, usage, client.settings, streams.env))
+        render.write_usage(streams, usage_text(model, output.usage, client.settings, streams.env))
     return ExitStatus.OK
 
 
