@@ -116,11 +116,13 @@ def parse_usd(value: str | None, flag: str) -> "Decimal | None":  # noqa: F821
     if value is None:
         return None
     try:
+        if "_" in value:  # Decimal reads "0_05" as 5: never what a budget meant
+            raise InvalidOperation
         amount = Decimal(value.lstrip("$"))
     except InvalidOperation:
         raise UsageError(f"{flag} expects a dollar amount like 0.05, not {value!r}") from None
     if not amount.is_finite() or amount < 0:
-        raise UsageError(f"{flag} must be a positive dollar amount, not {value!r}")
+        raise UsageError(f"{flag} must be a dollar amount of 0 or more, not {value!r}")
     return amount
 
 
@@ -178,8 +180,9 @@ def chat_command(
         "--max-cost", metavar="USD", help="Refuse (exit 8) if the worst case could cost more "
         "than this; sets max_tokens to fit when it is not given.", rich_help_panel=GUARD)] = None,
     dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print the JSON body that would be sent and exit; no key, no network "
-        "(the guards still apply).", rich_help_panel=GUARD)] = False,
+        "--dry-run", help="Print the JSON body that would be sent and exit; no key, and no "
+        "network unless --max-cost needs a model's prices from the catalog (the guards still "
+        "apply).", rich_help_panel=GUARD)] = False,
     json_out: Annotated[bool, typer.Option(
         "--json", help="chat: print the API's response JSON.", rich_help_panel=OUT)] = False,
     jsonl: Annotated[bool, typer.Option(

@@ -164,3 +164,9 @@ def test_flag_values_out_of_range_exit_2(run, args):
 def test_empty_model_in_config_exits_3(run, tmp_path: Path):
     path = _write_config(tmp_path, 'model = ""\n')
     run("chat", "hi", "--dry-run", env={"ORCLI_CONFIG": str(path)}, expect=3)
+
+
+@pytest.mark.parametrize("value", ["0_05", "abc", "-1", "nan", "inf"])
+def test_bad_budgets_exit_2(run, value):
+    result = run("chat", "hi", "--dry-run", "--max-cost", value, expect=2)
+    assert "--max-cost" in result.stderr
