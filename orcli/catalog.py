@@ -18,7 +18,13 @@ from typing import Any
 
 from orcli.config import Settings
 from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
-from orcli.pricing import BUILTIN_MODELS, ModelPrices, per_million, prices_from_model
+from orcli.pricing import (
+    BUILTIN_MODELS,
+    ModelPrices,
+    json_object,
+    per_million,
+    prices_from_model,
+)
 
 CACHE_TTL_SECONDS = 3600
 CACHE_FORMAT = 1
@@ -189,13 +195,19 @@ def _created(model: Model) -> int | None:
 
 
 def _input_modalities(model: Model) -> list[str]:
-    arch = model.get("architecture") or {}
+    arch = json_object(model, "architecture")
     listed = arch.get("input_modalities")
     if isinstance(listed, list):
         return [str(m).casefold() for m in listed]
     # Older catalog entries only have "text+image->text".
     inputs = str(arch.get("modality") or "").partition("->")[0]
     return [m.casefold() for m in inputs.split("+") if m]
+
+
+def supported_parameters(model: Model) -> set[str]:
+    """The parameter names the model lists; none when the field is not a list."""
+    listed = model.get("supported_parameters")
+    return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
 
 
 def matches_search(model: Model, text: str) -> bool:
@@ -232,7 +244,7 @@ class _Filter:
                 self.max_price is None
                 or (prompt_per_m is not None and prompt_per_m <= self.max_price),
                 self.min_context is None or (prices.context_length or 0) >= self.min_context,
-                self.supports <= set(model.get("supported_parameters") or ()),
+                self.supports <= supported_parameters(model),
                 # OpenRouter's `:free` variants carry "0" prices, so they qualify here.
                 not self.free or prices.prompt == prices.completion == 0,
                 not self.modality or self.modality.casefold() in _input_modalities(model),
@@ -323,19 +335,24 @@ def model_prices(
     warn: Warn,
     now: float | None = None,
 ) -> ModelPrices:
-    """Prices from the built-in entry, else the cache (any age), else a catalog fetch."""
+    """Prices from the built-in entry, else the catalog as `load_catalog` gives it.
+
+    That is a cache fetched within the hour, else a fetch; when the network fails,
+    a stale cache with a note saying how old it is. A fresh cache without the model
+    is believed (UnknownModelError).
+    """
     if model_id in BUILTIN_MODELS:
         return BUILTIN_MODELS[model_id]
-    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
-    if found is None:
-        # A fresh cache without the model is believed; a stale one is refetched.
-        models = load_catalog(base_url, fetch, cache_dir=cache_dir, now=now, warn=warn)
-        found = find_model(models, model_id)
-    return prices_from_model(found)
+    models = load_catalog(base_url, fetch, cache_dir=cache_dir, now=now, warn=warn)
+    return prices_from_model(find_model(models, model_id))
 
 
 def known_context_length(model_id: str, base_url: str, cache_dir: Path) -> int | None:
-    """Context length from the built-in entry or the cache only; None when unknown."""
+    """Context length from the built-in entry or the cache only; None when unknown.
+
+    A cache of any age will do: a context length rarely changes, and the guard must
+    not cost a fetch (SPEC: "no fetch just for this").
+    """
     if model_id in BUILTIN_MODELS:
         return BUILTIN_MODELS[model_id].context_length
     found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)

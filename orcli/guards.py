@@ -21,6 +21,7 @@ from orcli.config import Settings
 from orcli.errors import GuardError, UsageError
 from orcli.pricing import (
     BUILTIN_MODELS,
+    MAX_TOKENS,
     ModelPrices,
     VariablePriceError,
     cost,
@@ -207,7 +208,12 @@ def budget_max_tokens(
             f"input is {_tokens(counted)}, all of {prompt.model}'s context of {context:,}; "
             "no room for an answer; nothing was sent"
         )
-    return min(n for n in (fit, room, prices.max_output) if n is not None)
+    limit = min(n for n in (fit, room, prices.max_output) if n is not None)
+    # MAX_TOKENS is the budget saying "any number": when neither the context nor the
+    # model's max output is known to cap it, sending 2**31-1 would only invite a 400
+    # for a limit no answer can reach, so the body is left without one, as with free
+    # output. The budget still holds: no model can write that much in one answer.
+    return None if limit >= MAX_TOKENS else limit
 
 
 def estimate_usage_cost(

@@ -36,6 +36,17 @@ VARIABLE = "variable"
 # global decimal context is.
 _EXACT = Context(prec=60)
 
+# No real price per token, request or image is above $1e12 or below 1e-30 dollars; past
+# those, the arithmetic overflows (1e999999 per token) or prints pages of zeros, so such
+# a price is junk like any other.
+_PRICE_EXPONENTS = range(-30, 13)
+
+# The most output tokens a budget can ask for. APIs take max_tokens as a 32-bit integer
+# and no model answers with anywhere near this many, so a budget that covers it sets no
+# practical limit; it also keeps the integer division short (a $1e60 budget at $2 per
+# 1M tokens would be a 66-digit quotient, past the 60-digit context).
+MAX_TOKENS = 2**31 - 1
+
 
 class VariablePriceError(GuardError):
     """The model's price is variable or unknown, so no cost can be promised."""
@@ -106,7 +117,9 @@ def parse_price(value: object) -> Decimal | None:
         return None
     if not price.is_finite() or price < 0:
         return None
-    return price
+    if price == 0:
+        return Decimal(0)  # "0E-999999" is zero too, and harmless as plain 0
+    return price if price.adjusted() in _PRICE_EXPONENTS else None
 
 
 def _as_int(value: object) -> int | None:
@@ -120,17 +133,33 @@ def _as_int(value: object) -> int | None:
     return None
 
 
+def json_object(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object under `key`, or {} when it is absent, null or not an object.
+
+    One malformed catalog entry must not break a whole listing: a field of the
+    wrong type reads as a missing one.
+    """
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def prices_from_model(obj: Mapping[str, Any]) -> ModelPrices:
-    """Prices and limits from one object of the `GET /models` catalog."""
-    pricing = obj.get("pricing") or {}
-    top = obj.get("top_provider") or {}
+    """Prices and limits from one object of the `GET /models` catalog.
+
+    An absent `pricing` means every price is 0 (as absent keys inside it do); one
+    that is there but not an object means the prices are unknown, never free.
+    """
+    raw_pricing = obj.get("pricing")
+    malformed = raw_pricing is not None and not isinstance(raw_pricing, Mapping)
+    pricing = json_object(obj, "pricing")
+    top = json_object(obj, "top_provider")
     context = _as_int(obj.get("context_length"))
     if context is None:
         context = _as_int(top.get("context_length"))
     return ModelPrices(
         model=str(obj.get("id", "")),
-        prompt=parse_price(pricing.get("prompt")),
-        completion=parse_price(pricing.get("completion")),
+        prompt=None if malformed else parse_price(pricing.get("prompt")),
+        completion=None if malformed else parse_price(pricing.get("completion")),
         context_length=context,
         max_output=_as_int(top.get("max_completion_tokens")),
     )
@@ -164,6 +193,7 @@ def max_output_within_budget(prices: ModelPrices, input_tokens: int, budget: Dec
 
     None means output is free and the input fits, so the budget sets no limit
     on max_tokens. A result of 0 or less means not even one output token fits.
+    The result is at most MAX_TOKENS, however large the budget.
     """
     prompt, completion = _known(prices)
     with localcontext(_EXACT):
@@ -172,7 +202,10 @@ def max_output_within_budget(prices: ModelPrices, input_tokens: int, budget: Dec
             return -1
         if completion == 0:
             return None
-        # `//` on Decimals is exact integer division (remaining is not negative here).
+        if remaining >= completion * MAX_TOKENS:
+            return MAX_TOKENS
+        # `//` on Decimals is exact integer division (remaining is not negative here),
+        # and the quotient is below MAX_TOKENS, far inside the context's 60 digits.
         return int(remaining // completion)
 
 

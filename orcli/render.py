@@ -168,16 +168,24 @@ PRICE_COLUMNS = ("model", "input tokens", "output tokens", "$/M in", "$/M out", 
 
 def write_price_table(streams: Streams, rows: list[tuple[str, str, str, str, str, str]]) -> None:
     """`orcli price` estimates as a table for a terminal, cheapest first as given."""
+    from rich.cells import cell_len
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column(PRICE_COLUMNS[0], no_wrap=True, style="cyan")
-    for title in PRICE_COLUMNS[1:]:
-        table.add_column(title, justify="right", no_wrap=True)
+    widths = [max([cell_len(t), *(cell_len(r[i]) for r in rows)])
+              for i, t in enumerate(PRICE_COLUMNS)]
+    for i, (title, width) in enumerate(zip(PRICE_COLUMNS, widths, strict=True)):
+        table.add_column(title, justify="right" if i else "left", no_wrap=True,
+                         min_width=width, style="cyan" if i == 0 else None)
     for row in rows:
         table.add_row(*row)
     buffer = io.StringIO()
-    _console(buffer, streams, color=streams.stdout_color).print(table)
+    console = _console(buffer, streams, color=streams.stdout_color)
+    # Every cell is read or copied whole (the id into -m, the total, the "(estimate)"
+    # label), and none can give way as the models' names do: on a terminal too narrow
+    # for the row, the lines wrap rather than lose characters.
+    console.width = max(console.width, sum(widths) + 2 * (len(widths) - 1))
+    console.print(table)
     streams.out(buffer.getvalue(), flush=True)
 
 

@@ -525,20 +525,37 @@ def test_model_prices_builtin_needs_no_cache_or_fetch(tmp_path: Path) -> None:
     assert fetch.calls == 0
 
 
-def test_model_prices_from_stale_cache_without_fetch(load: Any, tmp_path: Path) -> None:
+def test_model_prices_uses_a_fresh_cache_without_fetching(load: Any, tmp_path: Path) -> None:
     load(Fetcher(), T0)
     fetch = Fetcher(error=UpstreamError("offline"))
-    prices = model_prices(
-        "openai/gpt-4o-mini",
-        base_url=BASE,
-        cache_dir=tmp_path,
-        fetch=fetch,
-        warn=print,
-        now=T0 + 30 * 24 * HOUR,
-    )
+    prices = model_prices("openai/gpt-4o-mini", base_url=BASE, cache_dir=tmp_path, fetch=fetch,
+                          warn=print, now=T0 + HOUR - 1)
     assert (prices.prompt, prices.completion) == (Decimal("0.00000015"), Decimal("0.0000006"))
     assert (prices.context_length, prices.max_output) == (128000, 16384)
     assert fetch.calls == 0
+
+
+def test_model_prices_refetches_a_stale_cache(load: Any, tmp_path: Path) -> None:
+    load(Fetcher(), T0)
+    repriced = copy.deepcopy(MODELS)
+    repriced[4]["pricing"] = {"prompt": "0.000001", "completion": "0.000002"}
+    fetch = Fetcher(repriced)
+    prices = model_prices("openai/gpt-4o-mini", base_url=BASE, cache_dir=tmp_path, fetch=fetch,
+                          warn=print, now=T0 + HOUR + 1)
+    assert (prices.prompt, prices.completion) == (Decimal("0.000001"), Decimal("0.000002"))
+    assert fetch.calls == 1
+
+
+def test_model_prices_offline_uses_a_stale_cache_with_a_note(
+    load: Any, tmp_path: Path, warnings: list[str]
+) -> None:
+    load(Fetcher(), T0)
+    fetch = Fetcher(error=UpstreamError("offline"))
+    prices = model_prices("openai/gpt-4o-mini", base_url=BASE, cache_dir=tmp_path, fetch=fetch,
+                          warn=warnings.append, now=T0 + 30 * 24 * HOUR)
+    assert prices.prompt == Decimal("0.00000015")
+    assert fetch.calls == 1
+    assert warnings == ["orcli: note: offline (offline); using the model list cached 30 d ago"]
 
 
 def test_model_prices_fetches_when_no_cache(tmp_path: Path) -> None:
@@ -606,3 +623,37 @@ def test_known_context_length_never_fetches(load: Any, tmp_path: Path) -> None:
     assert known_context_length("openai/gpt-4o-mini", BASE, tmp_path) == 128000
     assert known_context_length("nousresearch/hermes-3-llama-3.1-405b", BASE, tmp_path) is None
     assert known_context_length("no/such-model", BASE, tmp_path) is None
+
+
+# --- malformed entries --------------------------------------------------------------------
+
+MALFORMED: list[dict[str, Any]] = [
+    {"id": "bad/pricing", "pricing": "x", "context_length": 1000},
+    {"id": "bad/arch", "architecture": "text", "pricing": {"prompt": "0.000001"}},
+    {"id": "bad/params", "supported_parameters": 5, "top_provider": "x"},
+    {"id": "bad/lists", "supported_parameters": "tools", "pricing": ["0", "0"],
+     "architecture": {"input_modalities": "image", "modality": 7}},
+]
+
+
+@pytest.mark.parametrize("options", [
+    {"search": "bad"}, {"min_context": 10}, {"sort": "price"}, {"sort": "context"},
+    {"sort": "created", "reverse": True},
+])
+def test_malformed_entries_are_listed_not_fatal(options: dict[str, Any]) -> None:
+    chosen = select_models(MODELS + copy.deepcopy(MALFORMED), **options)
+    assert {"bad/pricing"} <= set(ids(chosen))
+
+
+def test_malformed_fields_read_as_missing() -> None:
+    models = MODELS + copy.deepcopy(MALFORMED)
+    bad = {m["id"] for m in MALFORMED}
+    # No parameters, no modalities: such entries never pass --supports or --modality.
+    assert not bad & set(ids(select_models(models, supports=["tools"])))
+    assert not bad & set(ids(select_models(models, modality="image")))
+    # A pricing that is not an object is unknown, never free; an absent one means 0, as ever.
+    assert bad & set(ids(select_models(models, free=True))) == {"bad/params"}
+    cheap = set(ids(select_models(models, max_price=Decimal(1))))
+    assert bad & cheap == {"bad/arch", "bad/params"}
+    assert ids(select_models(models, sort="price"))[-3:] == [
+        "bad/lists", "bad/pricing", "openrouter/auto"]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,10 +29,11 @@ def tokens_of(text: str, model: str = DEFAULT_MODEL) -> int:
     return count_prompt(model, [{"role": "user", "content": text}]).tokens
 
 
-def cache_models(env: dict[str, str], base_url: str, models: list[dict[str, Any]]) -> None:
-    """Put a catalog in the cache the way a fetch would have."""
+def cache_models(env: dict[str, str], base_url: str, models: list[dict[str, Any]],
+                 age: float = 0) -> None:
+    """Put a catalog in the cache the way a fetch `age` seconds ago would have."""
     cache_dir = Path(env["XDG_CACHE_HOME"]) / "orcli"
-    write_cache(base_url, models, cache_dir=cache_dir, now=time.time())
+    write_cache(base_url, models, cache_dir=cache_dir, now=time.time() - age)
 
 
 # --- --max-cost ---------------------------------------------------------------------------
@@ -122,6 +124,54 @@ def test_max_cost_fetches_the_catalog_for_other_models(server, run):
     assert post.json()["max_tokens"] == 100_000 - tokens_of("hi")  # room left in the context
 
 
+def test_max_cost_refetches_a_catalog_cached_over_an_hour_ago(server, run, isolated_env):
+    old = catalog_model("vendor/cheap", "0.0000001", "0.000001", context=None)
+    cache_models(isolated_env, server.base_url, [old], age=2 * 3600)
+    server.json({"data": [catalog_model("vendor/cheap", "0.0000001", "0.00001", context=None)]})
+    server.json(completion("ok"))
+    run("chat", "hi", "-m", "vendor/cheap", "--max-cost", "0.01")
+    fetch, post = server.requests
+    assert (fetch.method, fetch.path) == ("GET", "/api/v1/models")
+    # The new completion price: $0.01 buys about 1,000 output tokens, not 10,000.
+    expected = int((Decimal("0.01") - tokens_of("hi", "vendor/cheap") * Decimal("0.0000001"))
+                   // Decimal("0.00001"))
+    assert post.json()["max_tokens"] == expected
+
+
+def test_max_cost_offline_uses_a_stale_cache_with_a_note(run, isolated_env):
+    cached = catalog_model("vendor/cheap", "0.0000001", "0.000001", context=500)
+    cache_models(isolated_env, CLOSED, [cached], age=3 * 3600)
+    result = run("chat", "hi", "-m", "vendor/cheap", "--max-cost", "0.01", "--dry-run",
+                 "--retries", "0", key=False, base_url=CLOSED)
+    assert json.loads(result.stdout)["max_tokens"] == 500 - tokens_of("hi", "vendor/cheap")
+    assert result.stderr.startswith("orcli: note: offline (cannot reach")
+    assert result.stderr.endswith("using the model list cached 3 h ago\n")
+
+
+@pytest.mark.parametrize("budget", ["1e20", "1e60", "1e100", "1e999999"])
+def test_a_huge_budget_is_capped_by_the_context(run, budget):
+    result = run("chat", "hi", "--max-cost", budget, "--dry-run", key=False, base_url=CLOSED)
+    assert json.loads(result.stdout)["max_tokens"] == 262_144 - tokens_of("hi")
+
+
+def test_a_huge_budget_with_no_other_cap_leaves_max_tokens_unset(run, isolated_env):
+    models = [catalog_model("vendor/open", "0.0000001", "0.0000001", context=None),
+              catalog_model("vendor/capped", "0.0000001", "0.0000001", context=None, max_out=64)]
+    cache_models(isolated_env, CLOSED, models)
+    open_ended = run("chat", "hi", "-m", "vendor/open", "--max-cost", "1e60", "--dry-run",
+                     key=False, base_url=CLOSED)
+    assert "max_tokens" not in json.loads(open_ended.stdout)
+    capped = run("chat", "hi", "-m", "vendor/capped", "--max-cost", "1e60", "--dry-run",
+                 key=False, base_url=CLOSED)
+    assert json.loads(capped.stdout)["max_tokens"] == 64
+    # A budget that does bound the answer is still sent, however large the number.
+    bounded = run("chat", "hi", "-m", "vendor/open", "--max-cost", "100", "--dry-run",
+                  key=False, base_url=CLOSED)
+    assert json.loads(bounded.stdout)["max_tokens"] == int(
+        (Decimal(100) - tokens_of("hi", "vendor/open") * Decimal("0.0000001"))
+        // Decimal("0.0000001"))
+
+
 def test_max_cost_with_a_model_missing_from_the_catalog_exits_4(server, run):
     server.json({"data": CATALOG})
     result = run("chat", "hi", "-m", "nosuch/model", "--max-cost", "0.01", expect=4)
@@ -151,6 +201,14 @@ def test_input_over_a_cached_context_exits_8_saying_by_how_much(server, run, iso
     assert (f"input is about {tokens:,} tokens (estimate), {tokens - 10:,} over vendor/tiny's "
             "context of 10") in result.stderr
     assert server.requests == []
+
+
+def test_context_guard_uses_a_stale_cache_and_never_fetches(server, run, isolated_env):
+    cache_models(isolated_env, server.base_url, [catalog_model("vendor/tiny", "0", "0", 10)],
+                 age=30 * 24 * 3600)
+    result = run("chat", "one two three four five six seven eight nine ten", "-m",
+                 "vendor/tiny", expect=8)
+    assert "over vendor/tiny's context of 10" in result.stderr and server.requests == []
 
 
 def test_default_model_input_over_its_context_exits_8(server, run):

@@ -97,6 +97,45 @@ def test_missing_price_keys_count_as_zero_and_odd_names_stay_on_one_line(server,
     assert out.splitlines() == ["bare/model\t-\t0\t0\t", "tiny/model\t-\t1\t0\tTiny model v2"]
 
 
+MALFORMED = [
+    {"id": "bad/pricing", "name": "Bad pricing", "pricing": "x", "context_length": 4096},
+    {"id": "bad/arch", "architecture": "text", "pricing": {"prompt": "0.000001"}},
+    {"id": "bad/params", "supported_parameters": 5, "top_provider": "x", "pricing": None},
+    {"id": "bad/price", "pricing": {"prompt": "1e999999", "completion": {"a": 1}}},
+]
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--supports", "tools"], ["--modality", "image"], ["--free"], ["--max-price", "1"],
+    ["--min-context", "1"], ["--sort", "price"], ["--sort", "context", "--reverse"], ["bad"],
+])
+def test_malformed_entries_are_listed_as_if_their_bad_fields_were_missing(server, run, args):
+    server.json({"data": [*MODELS, *MALFORMED]})
+    out = run("models", *args).stdout
+    listed = [i for i in ids(out) if i.startswith("bad/")]
+    expected = {
+        # No parameters or modalities to match; a non-object pricing is unknown, not free.
+        "--supports": [], "--modality": [], "--free": ["bad/params"],
+        "--max-price": ["bad/arch", "bad/params"], "--min-context": ["bad/pricing"],
+    }.get(args[0] if args else "", ["bad/arch", "bad/params", "bad/price", "bad/pricing"])
+    assert sorted(listed) == expected
+    if not args:
+        assert line_for(out, "bad/pricing") == ["bad/pricing", "4096", "variable", "variable",
+                                                "Bad pricing"]
+        assert line_for(out, "bad/price")[2:4] == ["variable", "variable"]
+
+
+def test_malformed_entries_show_and_draw_a_table(server, run):
+    server.json({"data": [*MODELS, *MALFORMED]})
+    shown = run("models", "show", "bad/arch").stdout
+    assert "input modalities:      none listed" in shown
+    assert "prompt (input):      1 per 1M tokens" in shown
+    for model_id in ("bad/pricing", "bad/params", "bad/price"):
+        assert "prices (USD):" in run("models", "show", model_id).stdout
+    table = run("models", "bad", tty=True, env={"COLUMNS": "100", "NO_COLOR": "1"}).stdout
+    assert "bad/pricing" in table and "variable" in table
+
+
 def test_a_key_is_not_needed_and_is_sent_when_there_is_one(server, run):
     server.json(CATALOG)
     server.json(CATALOG)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from orcli.catalog import write_cache
 from orcli.tokens import count_prompt
 from tests.fake_openrouter import DEFAULT_MODEL
 
@@ -40,6 +42,13 @@ CATALOG = [
     catalog_model("vendor/pricey", "0.000005", "0.000015"),
     catalog_model("openrouter/auto", "-1", "-1", context=2_000_000),
 ]
+
+
+def cache_catalog(env: dict[str, str], base_url: str, models: list[dict[str, Any]],
+                  age: float) -> None:
+    """A cached catalog as a fetch `age` seconds ago would have left it."""
+    write_cache(base_url, models, cache_dir=Path(env["XDG_CACHE_HOME"]) / "orcli",
+                now=time.time() - age)
 
 
 def json_lines(stdout: str) -> list[dict[str, Any]]:
@@ -169,6 +178,45 @@ def test_refresh_fetches_again_despite_a_fresh_cache(server, run):
     result = run("price", "-m", "vendor/cheap", "--input-tokens", "1", "--refresh", "--json")
     assert json_lines(result.stdout)[0]["total_cost"] == Decimal("0.000001")
     assert len(server.requests) == 2
+
+
+def test_a_catalog_cached_over_an_hour_ago_is_refetched(server, run, isolated_env):
+    cache_catalog(isolated_env, server.base_url, CATALOG, age=3601)
+    server.json({"data": [catalog_model("vendor/cheap", "0.000001", "0.000001"),
+                          catalog_model("openai/gpt-4o", "0.000001", "0.000001")]})
+    result = run("price", "-m", "vendor/cheap", "--compare", "openai/gpt-4o",
+                 "--input-tokens", "1", "--json")
+    assert [line["total_cost"] for line in json_lines(result.stdout)] == [Decimal("0.000001")] * 2
+    assert len(server.requests) == 1 and result.stderr == ""
+    # Now fresh: the next run uses it with no request.
+    run("price", "-m", "vendor/cheap", "--input-tokens", "1")
+    assert len(server.requests) == 1
+
+
+def test_offline_a_stale_cache_is_used_with_one_note(run, isolated_env):
+    cache_catalog(isolated_env, CLOSED, CATALOG, age=2 * 3600 + 600)
+    result = run("price", "-m", "vendor/cheap", "--compare", "openai/gpt-4o", "--input-tokens",
+                 "1000", "--retries", "0", key=False, base_url=CLOSED)
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [
+        "vendor/cheap", "openai/gpt-4o"]
+    [note] = result.stderr.splitlines()
+    assert note.startswith("orcli: note: offline (cannot reach")
+    assert note.endswith("using the model list cached 2 h 10 min ago")
+
+
+def test_malformed_catalog_entries_do_not_crash_price(server, run):
+    server.json({"data": [*CATALOG, {"id": "bad/pricing", "pricing": "x"},
+                          {"id": "bad/rest", "architecture": "text", "top_provider": 5,
+                           "supported_parameters": 5, "context_length": "big"}]})
+    result = run("price", "--input-tokens", "10", "-m", "bad/rest", "--compare", "bad/pricing",
+                 "--compare", "vendor/cheap")
+    # Missing prices mean 0; prices that are not an object are unknown, shown as variable.
+    assert result.stdout.splitlines() == [
+        "bad/rest\t10\t0\texact\t0", "vendor/cheap\t10\t0\texact\t0.000001",
+        "bad/pricing\t10\t0\texact\tvariable"]
+    assert "bad/pricing has variable prices" in result.stderr
+    refused = run("chat", "hi", "-m", "bad/pricing", "--max-cost", "1", expect=8)
+    assert "variable prices" in refused.stderr and len(server.requests) == 1
 
 
 def test_other_models_get_a_labelled_estimate(server, run):

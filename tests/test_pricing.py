@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from orcli.errors import ExitStatus
 from orcli.pricing import (
     BUILTIN_MODELS,
+    MAX_TOKENS,
     ModelPrices,
     VariablePriceError,
     cost,
@@ -93,6 +94,10 @@ def test_cost_refuses_negative_tokens() -> None:
         (True, None),
         ([1], None),
         (0.25, Decimal("0.25")),
+        # Exponents no price has: their arithmetic would overflow, or print pages of zeros.
+        ("1e999999", None),
+        ("1e-999999", None),
+        ("0E-999999", Decimal(0)),
     ],
 )
 def test_parse_price(raw: object, expected: Decimal | None) -> None:
@@ -139,6 +144,18 @@ def test_minus_one_is_variable() -> None:
     assert prices.is_variable
     assert prices.prompt_per_million is None
     assert format_price_per_million(prices.prompt) == "variable"
+
+
+@pytest.mark.parametrize("bad", ["x", 5, ["0.1", "0.2"], True])
+def test_a_pricing_that_is_not_an_object_is_unknown(bad: object) -> None:
+    prices = prices_from_model({"id": "bad/pricing", "pricing": bad})
+    assert prices.prompt is None and prices.completion is None and prices.is_variable
+
+
+def test_a_top_provider_that_is_not_an_object_is_missing() -> None:
+    prices = prices_from_model({"id": "x/y", "context_length": None, "top_provider": "x"})
+    assert (prices.context_length, prices.max_output) == (None, None)
+    assert prices_from_model({"id": "x/y", "top_provider": [1]}).prompt == 0
 
 
 def test_context_length_falls_back_to_top_provider() -> None:
@@ -193,6 +210,20 @@ def test_free_output_sets_no_bound() -> None:
 def test_large_budget() -> None:
     # $1 of devstral: 1M input tokens cost $0.40, leaving $0.60 = 300,000 output tokens.
     assert max_output_within_budget(DEVSTRAL, 1_000_000, Decimal("1")) == 300_000
+
+
+@pytest.mark.parametrize("budget", ["1e20", "1e60", "1e100", "1e999999"])
+def test_a_huge_budget_gives_the_token_cap_without_overflow(budget: str) -> None:
+    # A quotient of more than 60 digits once raised DivisionImpossible.
+    assert max_output_within_budget(DEVSTRAL, 1000, Decimal(budget)) == MAX_TOKENS
+    tiny = priced("0", "1e-30")
+    assert max_output_within_budget(tiny, 0, Decimal("0.01")) == MAX_TOKENS
+
+
+def test_budget_just_under_the_cap_is_exact() -> None:
+    budget = (MAX_TOKENS - 1) * DEVSTRAL.completion
+    assert max_output_within_budget(DEVSTRAL, 0, budget) == MAX_TOKENS - 1
+    assert max_output_within_budget(DEVSTRAL, 0, budget + DEVSTRAL.completion) == MAX_TOKENS
 
 
 @given(

@@ -16,11 +16,13 @@ import termios
 import threading
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from orcli import render
+from orcli.pricing import format_usd
 from orcli.streams import Streams
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (
@@ -198,6 +200,31 @@ def test_models_and_price_tables_on_a_terminal(server: FakeOpenRouter, env: dict
     assert BOLD in models.stdout and "\t" not in models.stdout
     price = run_orcli(["price", "hello"], env)
     assert price.code == 0 and BOLD in price.stdout and "exact" in price.stdout
+
+
+LONG_ID = "vendor/an-unusually-long-model-identifier-2512:extended"
+
+
+@pytest.mark.parametrize("columns", ["60", "80"])
+def test_narrow_terminal_price_table_drops_no_character(
+        columns: str, server: FakeOpenRouter, env: dict) -> None:
+    model = {"id": LONG_ID, "context_length": 10_000_000,
+             "pricing": {"prompt": "0.0000123456789", "completion": "0.0000987654321"}}
+    server.json({"data": [model]})
+    args = ["price", "-m", LONG_ID, "--compare", "mistralai/devstral-2512",
+            "--output-tokens", "987654321", "a few words to count"]
+    result = run_orcli(args, env | {"COLUMNS": columns, "NO_COLOR": "1"})
+    assert result.code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].split() == ["model", "input", "tokens", "output", "tokens", "$/M", "in",
+                               "$/M", "out", "total"]
+    long_row = next(row for row in rows if row.startswith(LONG_ID + " "))
+    cells = long_row.split()
+    assert cells[2:4] == ["(estimate)", "987,654,321"]  # the count keeps its label
+    total = (Decimal("0.0000123456789") * int(cells[1].replace(",", ""))
+             + Decimal("0.0000987654321") * 987_654_321)
+    assert cells[4:] == ["12.3456789", "98.7654321", format_usd(total)]
+    assert "…" not in result.stdout
 
 
 # ---- colour turned off on a terminal ----------------------------------------------

@@ -19,7 +19,13 @@ from orcli import catalog, render
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
 from orcli.inputs import CommandOptions
-from orcli.pricing import format_decimal, format_price_per_million, parse_price, prices_from_model
+from orcli.pricing import (
+    format_decimal,
+    format_price_per_million,
+    json_object,
+    parse_price,
+    prices_from_model,
+)
 from orcli.streams import Streams
 
 NO_CONTEXT = "-"
@@ -150,7 +156,7 @@ def show_model(model: dict[str, Any], opts: ModelsOptions, streams: Streams) -> 
 def describe_model(model: dict[str, Any]) -> list[str]:
     """The lines of `models show`: facts, prices, parameters, then the description."""
     prices = prices_from_model(model)
-    arch = model.get("architecture") or {}
+    arch = json_object(model, "architecture")
     facts = [
         ("id", str(model.get("id", ""))),
         ("name", str(model.get("name") or "")),
@@ -162,9 +168,18 @@ def describe_model(model: dict[str, Any]) -> list[str]:
         ("parameters", _join(model.get("supported_parameters"))),
     ]
     lines = [f"{label + ':':<23}{value}" for label, value in facts]
-    lines += ["prices (USD):"] + price_lines(model.get("pricing") or {})
+    lines += ["prices (USD):"] + model_price_lines(model)
     description = str(model.get("description") or "").strip()
     return lines + (["", description] if description else [])
+
+
+def model_price_lines(model: dict[str, Any]) -> list[str]:
+    """The price lines of one entry; a pricing that is not an object gives no prices."""
+    pricing = model.get("pricing")
+    if pricing is not None and not isinstance(pricing, dict):
+        # prices_from_model reads it as unknown too, so the list shows `variable`.
+        return [f"  {'prompt (input):':<21}unknown", f"  {'completion (output):':<21}unknown"]
+    return price_lines(pricing or {})
 
 
 def price_lines(pricing: dict[str, Any]) -> list[str]:

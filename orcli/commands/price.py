@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
-from orcli.catalog import cache_dir_from_env, fetcher, find_model, load_catalog, model_prices
+from orcli.catalog import cache_dir_from_env, fetcher, find_model, load_catalog
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
 from orcli.inputs import InputOptions, gather_messages
@@ -108,16 +108,18 @@ def read_input(opts: PriceOptions, streams: Streams) -> list[dict[str, Any]] | N
 def lookup_prices(
     model_ids: list[str], settings: Settings, streams: Streams, refresh: bool, debug: bool
 ) -> list[ModelPrices]:
-    """Built-in prices, else the catalog: the cache, else one fetch (always one with --refresh)."""
-    cache_dir = cache_dir_from_env(streams.env)
-    fetch = fetcher(settings, streams.err, debug)
-    if refresh and any(m not in BUILTIN_MODELS for m in model_ids):
-        models = load_catalog(settings.base_url, fetch, cache_dir=cache_dir, refresh=True,
-                              warn=streams.err)
-        return [BUILTIN_MODELS.get(m) or prices_from_model(find_model(models, m))
-                for m in model_ids]
-    return [model_prices(m, base_url=settings.base_url, cache_dir=cache_dir, fetch=fetch,
-                         warn=streams.err) for m in model_ids]
+    """Built-in prices, else the catalog: a cache from within the hour, else one fetch.
+
+    The catalog is loaded once for all the models, so an outage costs one round of
+    retries and one "offline" note however many --compare models there are.
+    """
+    if all(m in BUILTIN_MODELS for m in model_ids):
+        return [BUILTIN_MODELS[m] for m in model_ids]  # no key, no network, no cache
+    models = load_catalog(settings.base_url, fetcher(settings, streams.err, debug),
+                          cache_dir=cache_dir_from_env(streams.env), refresh=refresh,
+                          warn=streams.err)
+    return [BUILTIN_MODELS.get(m) or prices_from_model(find_model(models, m))
+            for m in model_ids]
 
 
 def estimate(
