@@ -123,6 +123,9 @@ def parse_usd(value: str | None, flag: str) -> "Decimal | None":  # noqa: F821
         raise UsageError(f"{flag} expects a dollar amount like 0.05, not {value!r}") from None
     if not amount.is_finite() or amount < 0:
         raise UsageError(f"{flag} must be a dollar amount of 0 or more, not {value!r}")
+    if amount and amount.adjusted() < -30:
+        # No price is that small, and a refusal would print the budget's every digit.
+        raise UsageError(f"{flag} must be 0 or at least $1e-30, not {value!r}")
     return amount
 
 

@@ -166,7 +166,7 @@ def test_empty_model_in_config_exits_3(run, tmp_path: Path):
     run("chat", "hi", "--dry-run", env={"ORCLI_CONFIG": str(path)}, expect=3)
 
 
-@pytest.mark.parametrize("value", ["0_05", "abc", "-1", "nan", "inf"])
+@pytest.mark.parametrize("value", ["0_05", "abc", "-1", "nan", "inf", "1e-999999"])
 def test_bad_budgets_exit_2(run, value):
     result = run("chat", "hi", "--dry-run", "--max-cost", value, expect=2)
     assert "--max-cost" in result.stderr
