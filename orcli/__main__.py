@@ -11,6 +11,9 @@ from orcli.errors import ExitStatus, OrcliError
 from orcli.streams import Streams
 
 _COMPLETE_VAR = "_ORCLI_COMPLETE"
+# Why a write to stdout (or stderr) can fail other than by a closed pipe.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF,
+                           errno.EAGAIN})
 
 
 def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> int:
@@ -32,7 +35,13 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             return _reader_gone(streams)
-        _report(streams, f"internal error: {exc}", True if debug else False, internal=True)
+        if exc.errno in _WRITE_ERRNOS and exc.filename is None:
+            # Disk full, quota, I/O error or a closed stdout: the system's
+            # fault, not orcli's, so no "this is a bug" (and exit 1, as cat).
+            _report(streams, f"cannot write output: {exc.strerror}", debug)
+            _discard_stdout(streams)
+            return ExitStatus.INTERNAL
+        _report(streams, f"internal error: {exc}", debug, internal=True)
         return ExitStatus.INTERNAL
     except Exception as exc:  # a bug: one line, the traceback only when asked for
         _report(streams, f"internal error: {type(exc).__name__}: {exc}", debug, internal=True)
@@ -101,15 +110,20 @@ def _flush_quietly(streams: Streams) -> None:
 
 
 def _reader_gone(streams: Streams) -> int:
-    # The reader closed the pipe (`| head -1`): stop quietly. Point stdout at
-    # /dev/null so the interpreter's final flush of unwritten bytes cannot raise again.
+    # The reader closed the pipe (`| head -1`): stop quietly.
+    _discard_stdout(streams)
+    return ExitStatus.OK
+
+
+def _discard_stdout(streams: Streams) -> None:
+    # Point stdout at /dev/null so the interpreter's final flush of the bytes
+    # that could not be written cannot fail again (a traceback and exit 120).
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, streams.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError):
         pass  # an in-memory stdout (tests) has no file descriptor
-    return ExitStatus.OK
 
 
 class _TextErr:

@@ -12,6 +12,10 @@ whatever the header says); it ignores `X-RateLimit-Reset`; and tests need the
 sleep injectable. Both together would split `--retries` between two counters,
 so the adapter gets `max_retries=0` and the loop handles connection failures too.
 
+Redirects are not followed: requests would turn the POST into a GET (and
+the server's answer into a puzzling 405) and drop the key on another host.
+A 3xx is reported with its Location, for --base-url.
+
 Not retried: TLS errors (they fail the same way again), a read timeout (the
 server had the request and may bill it), anything after a stream's first event.
 
@@ -27,6 +31,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import requests
 import urllib3.exceptions
@@ -44,6 +49,7 @@ from orcli.errors import (
     UpstreamError,
     describe_api_error,
     error_from_body,
+    squeeze,
 )
 from orcli.retry import (
     Backoff,
@@ -58,6 +64,7 @@ from orcli.retry import (
 
 # A JSON answer bigger than this comes from a broken or hostile server, not a model.
 MAX_BODY_BYTES = 256 * 1024 * 1024
+REDACTED = "<redacted>"
 DEFAULT_BACKOFF = Backoff()  # tests replace it with a fast one that records its sleeps
 T = TypeVar("T")
 
@@ -114,6 +121,10 @@ class Client:
         self.notify = notify  # one stderr line per retry; None keeps quiet
         self.backoff = backoff or DEFAULT_BACKOFF
         self.session = requests.Session()
+        # requests puts ~/.netrc's login for the host in place of our Bearer
+        # header, but only when no auth is set: this one leaves the request as
+        # it is. trust_env stays on, so proxies from the environment still work.
+        self.session.auth = _keep_headers
         adapter = HTTPAdapter(max_retries=0)  # _retrying does every retry; see the docstring
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -136,7 +147,28 @@ class Client:
         headers["Accept-Encoding"] = "identity"
         response, chunks = self._retrying(lambda: self._stream_attempt(url, headers, data))
         with closing(response):
-            yield chunks
+            try:
+                yield chunks
+            except OrcliError as exc:
+                # The caller parses the chunks, so a mid-stream error (or a
+                # snippet of bad data) surfaces in its block; it leaves through here.
+                self.scrub(exc)
+                raise
+
+    def scrub(self, exc: OrcliError) -> None:
+        """Take the API key out of an error's text before anyone shows it.
+
+        A server may echo the key ("Invalid API key: sk-or-...") in an error
+        message, in an error inside the stream or in data that is not JSON.
+        Every error leaves the client through `_retrying` or `stream`, which
+        call this.
+        """
+        key = self.settings.api_key
+        if not key:
+            return
+        exc.message = exc.message.replace(key, REDACTED)
+        exc.args = tuple(a.replace(key, REDACTED) if isinstance(a, str) else a
+                         for a in exc.args)
 
     def list_models(self) -> list[dict[str, Any]]:
         """GET /models: the catalog's `data` list."""
@@ -159,7 +191,11 @@ class Client:
         for number in range(1, attempts + 1):
             try:
                 return attempt()
+            except OrcliError as exc:
+                self.scrub(exc)
+                raise
             except Retryable as failure:
+                self.scrub(failure.error)  # before the "retrying" line shows it
                 wait = failure.wait if failure.wait is not None else self.backoff.delay(number)
                 if wait > self.backoff.longest_wait or number == attempts:
                     raise final_error(failure, wait, number, self.backoff) from None
@@ -201,7 +237,7 @@ class Client:
             self.debug(f"{method} {url} headers={redact(headers)}")
         try:
             response = self.session.request(
-                method, url, headers=headers, data=data, stream=True,
+                method, url, headers=headers, data=data, stream=True, allow_redirects=False,
                 timeout=Timeout(total=max(deadline.remaining(), 0.001)),
             )
         except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
@@ -211,7 +247,29 @@ class Client:
         if deadline.remaining() <= 0:
             response.close()
             raise timed_out(deadline.seconds)
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise redirected(response.status_code, url, response.headers.get("location"),
+                             self.settings.base_url)
         return response
+
+
+def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Session auth that changes nothing; see Client.__init__."""
+    return request
+
+
+def redirected(status: int, url: str, location: str | None, base_url: str) -> ConfigError:
+    """A 3xx: the base URL is out of date; name where the server points, as a base URL."""
+    if not location:
+        return ConfigError(f"HTTP {status}: the server redirected without saying where; "
+                           "check --base-url")
+    target = urljoin(url, location)
+    suffix = url[len(base_url):]  # "/chat/completions", "/models"
+    if suffix and target.endswith(suffix):
+        target = target[: -len(suffix)]
+    return ConfigError(f"HTTP {status}: the server redirected to {squeeze(location, 200)}; "
+                       f"set --base-url to {squeeze(target, 200)}")
 
 
 def iter_body(response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
@@ -264,9 +322,11 @@ def parse_answer(http_status: int, headers: Any, content: bytes) -> dict[str, An
     if not isinstance(answer, dict):
         raise UpstreamError("HTTP 200 but the answer is not a JSON object")
     if answer.get("error"):
-        text = describe_api_error(answer["error"], inside="a 200 answer")
-        error = ApiError(text, ExitStatus.UPSTREAM, 200)
-        raise retryable_if_transient(error, 200, answer["error"], headers)
+        body_error = answer["error"]
+        text = describe_api_error(body_error, inside="a 200 answer")
+        code = body_error.get("code") if isinstance(body_error, dict) else None
+        error = ApiError(text, ExitStatus.UPSTREAM, 200, code)
+        raise retryable_if_transient(error, 200, body_error, headers)
     return answer
 
 
@@ -274,7 +334,7 @@ def network_error(
     exc: BaseException, url: str, seconds: float, key: str | None
 ) -> OrcliError | Retryable:
     """Name the failure in words a user can act on, and say whether to try again."""
-    reason = _reason(exc).replace(key, "<redacted>") if key else _reason(exc)
+    reason = _reason(exc).replace(key, REDACTED) if key else _reason(exc)
     if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
         return ConfigError("a header value (API key, app_title or app_url) cannot be sent")
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,

@@ -52,11 +52,13 @@ class ApiError(OrcliError):
         message: str,
         status: ExitStatus | None = None,
         http_status: int | None = None,
-        retry_after: float | None = None,
+        api_code: object = None,
     ) -> None:
         super().__init__(message, status)
         self.http_status = http_status
-        self.retry_after = retry_after
+        # The error object's own `code`: a 200 carrying a 403 is a 403 to a
+        # script reading --jsonl, whatever the status line said.
+        self.api_code = api_code
 
 
 class UpstreamError(OrcliError):
@@ -116,13 +118,16 @@ def describe_api_error(
 
 
 def _describe_metadata(metadata: object) -> str:
+    # Every part is the server's to shape: take only what has the documented
+    # type, and squeeze it, so a hostile body cannot crash orcli or flood stderr.
     if not isinstance(metadata, dict):
         return ""
     details = []
     if metadata.get("provider_name"):
-        details.append(f"provider {metadata['provider_name']}")
-    if metadata.get("reasons"):
-        details.append("reasons: " + ", ".join(map(str, metadata["reasons"])))
+        details.append("provider " + squeeze(str(metadata["provider_name"]), 100))
+    reasons = metadata.get("reasons")
+    if isinstance(reasons, list) and reasons:
+        details.append("reasons: " + squeeze(", ".join(map(str, reasons[:20])), 200))
     raw = metadata.get("raw")
     if raw:
         import json
@@ -138,17 +143,31 @@ def squeeze(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def error_from_body(http_status: int, body: bytes, content_type: str = "") -> OrcliError:
+def numeric_code(code: object) -> int | None:
+    """An error `code` as an int when it is one (502 or "502", even " 502 "), else None."""
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if isinstance(code, str):
+        text = code.strip()
+        # isascii too: "²".isdigit() is True but int("²") fails.
+        if text.isascii() and text.isdigit():
+            return int(text)
+    return None
+
+
+def error_from_body(http_status: int, body: bytes) -> OrcliError:
     """The error for a non-2xx answer, from its JSON error body or its bare status."""
     import json
 
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested 100,000 deep
         payload = None
     status = exit_status_for_http(http_status)
     if isinstance(payload, dict) and payload.get("error"):
-        return ApiError(describe_api_error(payload["error"], http_status), status, http_status)
+        error = payload["error"]
+        code = error.get("code") if isinstance(error, dict) else None
+        return ApiError(describe_api_error(error, http_status), status, http_status, code)
     kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
     if not body.strip():
         kind = "an empty body"

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
-from orcli.errors import ExitStatus, OrcliError, UpstreamError, exit_status_for_http, squeeze
+from orcli.errors import (
+    ExitStatus,
+    OrcliError,
+    UpstreamError,
+    exit_status_for_http,
+    numeric_code,
+    squeeze,
+)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
 
@@ -72,12 +79,7 @@ def retryable_if_transient(
 
 def error_code(body_error: object) -> int | None:
     """An error object's `code` as an int (502 or "502"), else None."""
-    code = body_error.get("code") if isinstance(body_error, dict) else None
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code)
-    return None
+    return numeric_code(body_error.get("code") if isinstance(body_error, dict) else None)
 
 
 def retry_after(headers: Mapping[str, str] | None, body_error: object, now: float) -> float | None:
@@ -107,13 +109,23 @@ def parse_retry_after(value: object, now: float) -> float | None:
         seconds = float(text)
     except ValueError:
         try:
-            from email.utils import parsedate_to_datetime  # rare: dates, not seconds
-
-            when = parsedate_to_datetime(text)
+            seconds = _http_date(text) - now
         except (TypeError, ValueError, IndexError):
             return None
-        seconds = when.timestamp() - now  # a date without a zone is taken as UTC
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _http_date(text: str) -> float:
+    """An HTTP date as epoch seconds; a date without a zone (or "-0000") is UTC."""
+    from datetime import UTC
+    from email.utils import parsedate_to_datetime  # rare: dates, not seconds
+
+    when = parsedate_to_datetime(text)
+    # HTTP dates are always GMT (RFC 9110), but parsedate_to_datetime gives a
+    # naive datetime for these, and .timestamp() would read it as local time.
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
 
 
 def parse_reset(value: object, now: float) -> float | None:
@@ -155,7 +167,12 @@ def describe_wait(seconds: float, now: float) -> str:
         return f"in {math.ceil(seconds)} s"
     amount = f"{round(seconds / 60)} min" if seconds < 90 * 60 else f"{round(seconds / 3600)} h"
     shape = "%H:%M" if seconds < 20 * 3600 else "%Y-%m-%d %H:%M"
-    return f"in {amount} (at {time.strftime(shape, time.gmtime(now + seconds))} UTC)"
+    try:
+        clock = time.strftime(shape, time.gmtime(now + seconds))
+    except (OverflowError, OSError, ValueError):
+        # A server may ask for 1e20 s: past any date the platform can show.
+        return f"in {amount}"
+    return f"in {amount} (at {clock} UTC)"
 
 
 class Deadline:

@@ -20,9 +20,10 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import Any, TypeAlias
 
-from orcli.errors import UpstreamError, describe_api_error, squeeze
+from orcli.errors import UpstreamError, describe_api_error, numeric_code, squeeze
 
 DONE = "[DONE]"
+BOM = b"\xef\xbb\xbf"
 SNIPPET_CHARS = 200
 # A guard against a server that never sends a newline; generous because a
 # single chunk may carry a whole generated image as a data URL.
@@ -80,11 +81,7 @@ class StreamError(UpstreamError):
     @property
     def numeric_code(self) -> int | None:
         """The code as an int when it is one (502 or "502"), else None."""
-        if isinstance(self.code, int) and not isinstance(self.code, bool):
-            return self.code
-        if isinstance(self.code, str) and self.code.isdigit():
-            return int(self.code)
-        return None
+        return numeric_code(self.code)
 
 
 def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -> Iterator[Event]:
@@ -103,23 +100,36 @@ def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -
 
 
 def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Yield each SSE event's data, stopping at [DONE]; raise UpstreamError if it never comes."""
+    """Yield each SSE event's data, stopping at [DONE]; raise UpstreamError if it never comes.
+
+    An event whose data is empty is not dispatched: some servers send a bare
+    `data:` to keep the connection alive, and it holds no JSON to parse. Empty
+    data lines are dropped only before an event's first real one, so the rest
+    join as the SSE standard says ("a", "" -> "a\\n").
+    """
     lines = _LineBuffer()
     data: list[str] = []  # the data lines of the event being read
     # The end of the stream also ends its last line, as a newline would.
-    for piece in chain(chunks, (b"\n",)):
+    for piece in chain(*_without_bom(chunks), (b"\n",)):
         for line in lines.feed(piece):
             if line.startswith("data:"):
                 value = line[6:] if line[5:6] == " " else line[5:]
-                if value == DONE and not data:
-                    return  # no need to wait for the blank line, or for the socket to close
+                # A JSON object starts with "{"; only what sorts before it ("[DONE]",
+                # "", " x") needs a closer look. One comparison keeps the usual line fast.
+                if value < "{" and not data:
+                    stripped = value.strip()  # "[DONE] " is an easy slip for a server to make
+                    if stripped == DONE:
+                        return  # no need to wait for the blank line, or for the socket to close
+                    if not stripped:
+                        continue  # an empty value opening an event: see above
                 data.append(value)
             elif not line:
                 if data:
                     yield "\n".join(data)
                     data.clear()
             elif line == "data":  # a field without a colon has an empty value
-                data.append("")
+                if data:
+                    data.append("")
             # Anything else is a comment (": OPENROUTER PROCESSING") or a field
             # orcli does not use (event:, id:, retry:).
     if data:
@@ -128,15 +138,35 @@ def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
     raise UpstreamError("stream ended before [DONE]: the answer may be incomplete")
 
 
+def _without_bom(chunks: Iterable[bytes]) -> tuple[Iterable[bytes], Iterator[bytes]]:
+    """The first pieces (without a leading UTF-8 byte order mark, which the SSE
+    standard skips) and the rest, to chain without adding a layer per piece."""
+    rest = iter(chunks)
+    head = b""
+    for piece in rest:  # the mark may come split over the first pieces
+        head += piece
+        if len(head) >= len(BOM):
+            break
+    return (head.removeprefix(BOM),), rest
+
+
 class _LineBuffer:
-    """Pieces of bytes, split anywhere, to whole decoded lines without their endings."""
+    """Pieces of bytes, split anywhere, to whole decoded lines without their endings.
+
+    A line ends with LF, CRLF or a lone CR, as the SSE standard has it.
+    """
 
     def __init__(self) -> None:
-        self.tail: list[bytes] = []  # pieces of the line still waiting for its newline
+        self.tail: list[bytes] = []  # pieces of the line still waiting for its line ending
         self.tail_size = 0
+        self.after_cr = False  # the last piece ended with CR: a LF opening the next is its pair
 
     def feed(self, piece: bytes) -> Iterable[str]:
         """The lines this piece completes."""
+        if self.after_cr:
+            self.after_cr = False
+            if piece[:1] == b"\n":
+                piece = piece[1:]  # the second half of a CRLF, not an empty line
         if self.tail or piece[-1:] != b"\n":
             return self._join(piece)
         return _decode_lines(piece)  # the usual piece: whole lines, nothing held back
@@ -144,6 +174,10 @@ class _LineBuffer:
     def _join(self, piece: bytes) -> Iterable[str]:
         """The lines a piece completes when part of a line waits before or after it."""
         end = piece.rfind(b"\n") + 1
+        cr = piece.rfind(b"\r", end)  # only after the last LF: a short search
+        if cr >= 0:  # a lone CR ends a line too
+            end = cr + 1
+            self.after_cr = end == len(piece)
         if not end:
             self.tail.append(piece)
             self.tail_size += len(piece)
@@ -158,25 +192,25 @@ class _LineBuffer:
 
 
 def _decode_lines(block: bytes) -> Iterable[str]:
-    """The lines of a block that ends with a newline."""
+    """The lines of a block that ends with a line ending."""
     # One decode per block of whole lines: a multi-byte character split between
-    # two pieces is whole again by now. Split on "\n" only, never splitlines():
-    # U+2028 and U+0085 may appear raw inside JSON strings.
+    # two pieces is whole again by now. Split on line endings only, never
+    # splitlines(): U+2028 and U+0085 may appear raw inside JSON strings. JSON
+    # strings cannot hold a raw CR, so every CR ends a line.
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         # Line by line, so the lines before the bad one still give their events.
-        return (_decode(line) for line in block[:-1].split(b"\n"))
-    lines = text.split("\n")
-    lines.pop()  # the "" after the last newline
+        lines = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        return (_decode(line) for line in lines[:-1])
     if "\r" in text:
-        return [line[:-1] if line[-1:] == "\r" else line for line in lines]
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    lines.pop()  # the "" after the last line ending
     return lines
 
 
 def _decode(line: bytes) -> str:
-    if line[-1:] == b"\r":
-        line = line[:-1]
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError:

@@ -7,6 +7,8 @@ request, and API keys that HTTP cannot carry.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import subprocess
@@ -16,8 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from orcli.__main__ import main
+from orcli.streams import Streams
 from tests.conftest import API_KEY
-from tests.fake_openrouter import completion
+from tests.fake_openrouter import DONE, chunk, completion, data, error_body
 
 MB = 1024 * 1024
 DEEP = "[" * 100_000 + "]" * 100_000  # valid JSON, deeper than json.loads can go
@@ -261,6 +265,51 @@ def test_key_inside_an_exception_text_is_redacted(run, monkeypatch):
     assert "bad header <redacted>" in result.stderr
 
 
+# A server may echo the key back; `run` fails any test where it reaches the output.
+
+ECHO = f"Invalid API key: {API_KEY}"
+
+
+@pytest.mark.parametrize("debug", [(), ("--debug",)])
+def test_key_echoed_in_a_401_is_redacted(server, run, debug):
+    server.json(error_body(401, ECHO), status=401)
+    result = run("chat", "hi", *debug, expect=3)
+    assert "HTTP 401: Invalid API key: <redacted>" in result.stderr
+
+
+def test_key_echoed_in_a_retried_error_is_redacted_in_the_retrying_line(server, run):
+    server.json(error_body(503, ECHO), status=503)
+    server.json(completion("ok"))
+    result = run("chat", "hi")
+    assert "orcli: HTTP 503: Invalid API key: <redacted>; retrying in" in result.stderr
+
+
+def test_key_echoed_in_a_200_error_body_is_redacted(server, run):
+    server.json({"error": {"code": 400, "message": ECHO, "metadata": {"raw": API_KEY}}})
+    result = run("chat", "hi", expect=7)
+    assert "Invalid API key: <redacted> (raw: <redacted>)" in result.stderr
+
+
+def test_key_echoed_in_the_first_event_of_a_stream_is_redacted(server, run):
+    server.sse([data(error_body(400, ECHO)), DONE])
+    assert "Invalid API key: <redacted>" in run("stream", "hi", expect=7).stderr
+
+
+@pytest.mark.parametrize("jsonl", [(), ("--jsonl",)])
+def test_key_echoed_in_a_mid_stream_error_is_redacted(server, run, jsonl):
+    server.sse([data(chunk("partial")), data(error_body(500, ECHO))])
+    result = run("stream", "hi", *jsonl, expect=7)
+    assert "Invalid API key: <redacted>" in result.stderr
+    assert "partial" in result.stdout
+    if jsonl:
+        assert json.loads(result.stdout.splitlines()[-1])["message"].endswith("<redacted>")
+
+
+def test_key_echoed_in_stream_data_that_is_not_json_is_redacted(server, run):
+    server.sse([data(chunk("partial")), f"data: {ECHO}\n\n".encode()])
+    assert "not JSON: Invalid API key: <redacted>" in run("stream", "hi", expect=7).stderr
+
+
 def test_dry_run_shows_no_key_and_no_headers(run):
     result = run("chat", "hi", "--dry-run")
     assert "Authorization" not in result.stdout and "Bearer" not in result.stdout
@@ -357,3 +406,44 @@ def test_tools_that_are_not_objects_exit_2(run, tmp_path):
     path = tmp_path / "t.json"
     path.write_text("[5]")
     assert "--tools" in run("chat", "hi", "--dry-run", "--tools", str(path), expect=2).stderr
+
+
+# ---- a stdout that cannot be written ---------------------------------------------------
+
+
+class FailingStdout(io.BytesIO):
+    def __init__(self, number: int) -> None:
+        super().__init__()
+        self.number = number
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        raise OSError(self.number, os.strerror(self.number))
+
+
+@pytest.mark.parametrize("number", [errno.ENOSPC, errno.EIO, errno.EBADF])
+def test_output_that_cannot_be_written_is_reported_not_called_a_bug(isolated_env, number):
+    streams = Streams.for_test(env={**isolated_env, "OPENROUTER_API_KEY": API_KEY})
+    streams.stdout = FailingStdout(number)
+    code = main(["chat", "hi", "--dry-run"], streams)
+    err = streams.stderr.getvalue().decode()
+    assert code == 1
+    assert err == f"orcli: error: cannot write output: {os.strerror(number)}\n"
+
+
+def test_other_os_errors_are_still_internal_errors(isolated_env):
+    streams = Streams.for_test(env={**isolated_env, "OPENROUTER_API_KEY": API_KEY})
+    streams.stdout = FailingStdout(errno.ENOMEM)
+    assert main(["chat", "hi", "--dry-run"], streams) == 1
+    assert "this is a bug" in streams.stderr.getvalue().decode()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_disk_in_a_real_process_gives_one_line_and_exit_1(child_env):
+    # The bytes that could not be written must not fail again at exit (exit 120).
+    with open("/dev/full", "wb") as full:
+        child = subprocess.run([sys.executable, "-m", "orcli", "chat", "hi", "--dry-run"],
+                               stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                               env=child_env, timeout=30)
+    assert child.returncode == 1
+    assert child.stderr.decode() == "orcli: error: cannot write output: " \
+                                    f"{os.strerror(errno.ENOSPC)}\n"

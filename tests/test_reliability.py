@@ -7,6 +7,7 @@ without the suite waiting for it.
 
 from __future__ import annotations
 
+import calendar
 import json
 import shutil
 import socket
@@ -24,6 +25,7 @@ from orcli.client import Client
 from orcli.config import resolve_settings
 from orcli.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
 from orcli.sse import Content, iter_events
+from tests.conftest import API_KEY
 from tests.fake_openrouter import (
     DONE,
     ERR_200,
@@ -219,6 +221,86 @@ def test_short_retry_after_on_the_last_attempt_is_reported(server, run):
     assert error_line(result.stderr).endswith("; try again in 5 s")
 
 
+@pytest.mark.parametrize("headers,when", [
+    ({"Retry-After": "1e20"}, "in 27777777777777776 h; "),
+    ({"X-RateLimit-Reset": "1" + "0" * 22}, " h; "),  # epoch ms far past year 9999
+])
+def test_retry_after_past_any_date_exits_6_without_a_clock_time(server, run, waits, headers,
+                                                                 when):
+    server.json(ERR_429, status=429, headers=headers)
+    line = error_line(run("chat", "hi", expect=6).stderr)
+    assert line.startswith("orcli: error: rate limited: try again in ") and when in line
+    assert "UTC" not in line and waits == []
+
+
+@pytest.fixture
+def local_time_5_hours_behind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A POSIX TZ string needs no tz database; "EST5" is UTC-5 all year.
+    monkeypatch.setenv("TZ", "EST5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("date", ["Thu, 02 Jan 2025 14:00:30 GMT", "Thu, 02 Jan 2025 14:00:30",
+                                  "Thu, 02 Jan 2025 14:00:30 -0000"])
+def test_retry_after_date_without_a_zone_is_utc_not_local(local_time_5_hours_behind, date):
+    assert time.localtime(0).tm_hour == 19  # the zone really is in force
+    assert parse_retry_after(date, calendar.timegm((2025, 1, 2, 14, 0, 0))) == 30.0
+
+
+# ---- redirects and ~/.netrc ----------------------------------------------------------
+
+def test_redirect_is_not_followed_and_names_the_new_base_url(server, run):
+    new_base = "https://example.test/v2"
+    server.reply(Reply(301, {"Location": new_base + "/chat/completions"}, []))
+    result = run("chat", "hi", expect=3)
+    assert [(r.method, r.path) for r in server.requests] == [("POST", "/api/v1/chat/completions")]
+    assert error_line(result.stderr) == (
+        f"orcli: error: HTTP 301: the server redirected to {new_base}/chat/completions; "
+        f"set --base-url to {new_base}")
+
+
+@pytest.mark.parametrize("command", ["stream", "models"])
+def test_relative_redirect_on_a_stream_or_the_catalog_exits_3(server, run, command):
+    suffix = "/models" if command == "models" else "/chat/completions"
+    server.reply(Reply(308, {"Location": "/api/v2" + suffix}, []))
+    result = run(command, "hi" if command == "stream" else "x", "--retries", "0", expect=3)
+    assert len(server.requests) == 1
+    assert f"set --base-url to {server.base_url.replace('v1', 'v2')}" in result.stderr
+
+
+def test_redirect_without_a_location_exits_3(server, run):
+    server.reply(Reply(302, {}, []))
+    assert "redirected without saying where" in run("chat", "hi", expect=3).stderr
+
+
+def test_netrc_entry_for_the_host_does_not_replace_the_bearer_key(server, run, monkeypatch,
+                                                                   tmp_path):
+    home = tmp_path / "netrc-home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\n")
+    netrc.chmod(0o600)  # Python's netrc refuses a file others can read
+    monkeypatch.setenv("HOME", str(home))  # requests looks in the process's own HOME
+    monkeypatch.delenv("NETRC", raising=False)
+    server.json(completion("ok"))
+    run("chat", "hi")
+    assert server.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_proxies_from_the_environment_are_still_used(server, run, monkeypatch):
+    # Keeping netrc out must not turn trust_env off: the request goes to the proxy.
+    monkeypatch.setenv("HTTP_PROXY", server.base_url.rsplit("/api/v1", 1)[0])
+    monkeypatch.setenv("NO_PROXY", "")
+    server.json(completion("via the proxy"))
+    assert run("chat", "hi", base_url="http://upstream.invalid/api/v1").stdout == \
+        "via the proxy\n"
+    assert server.requests[0].path == "http://upstream.invalid/api/v1/chat/completions"
+
+
+
 # ---- transient codes inside a body ----------------------------------------------
 
 def test_400_whose_error_code_is_502_is_retried(server, run):
@@ -252,6 +334,42 @@ def test_200_with_an_error_body_coded_400_is_not_retried(server, run):
 def test_200_with_an_error_body_coded_429_exits_6(server, run):
     server.json({"error": {"code": 429, "message": "slow down"}})
     run("chat", "hi", "--retries", "0", expect=6)
+
+
+# ---- error bodies a broken or hostile server may send ------------------------------
+
+DEEP = b"[" * 100_000  # deeper than json.loads can go: RecursionError, not ValueError
+
+
+def test_500_with_a_body_nested_too_deep_is_retried_then_exits_7(server, run):
+    for _ in range(3):
+        server.raw(DEEP, status=500, content_type="application/json")
+    result = run("chat", "hi", expect=7)
+    assert len(server.requests) == 3
+    assert error_line(result.stderr) == ("orcli: error: HTTP 500: the server sent a body that "
+                                         "is not JSON (after 3 attempts)")
+
+
+def test_400_with_a_body_nested_too_deep_exits_4(server, run):
+    server.raw(DEEP, status=400, content_type="application/json")
+    result = run("chat", "hi", expect=4)
+    assert len(server.requests) == 1 and "HTTP 400" in result.stderr
+
+
+@pytest.mark.parametrize("reasons", [5, "harassment", {"a": 1}, None, True])
+def test_moderation_reasons_that_are_not_a_list_are_left_out(server, run, reasons):
+    server.json(error_body(403, "flagged", {"reasons": reasons, "provider_name": "OpenAI"}),
+                status=403)
+    result = run("chat", "hi", expect=4)
+    assert error_line(result.stderr) == "orcli: error: HTTP 403: flagged (provider OpenAI)"
+
+
+def test_huge_provider_name_and_reasons_are_squeezed(server, run):
+    metadata = {"provider_name": "P\n" * 50_000, "reasons": ["r" * 1000] * 1000}
+    server.json(error_body(403, "flagged", metadata), status=403)
+    line = error_line(run("chat", "hi", expect=4).stderr)
+    assert len(line) < 500 and "provider P P P" in line and "reasons: rrr" in line
+
 
 
 # ---- streams: retried up to the first event, never after -------------------------
@@ -590,6 +708,7 @@ def test_parse_reset_takes_epoch_milliseconds(value, expected):
 @pytest.mark.parametrize("seconds,expected", [
     (5, "in 5 s"), (0.2, "in 1 s"), (90, "in 90 s"), (300, "in 5 min (at 00:05 UTC)"),
     (7200, "in 2 h (at 02:00 UTC)"), (93600, "in 26 h (at 1970-01-02 02:00 UTC)"),
+    (1e20, "in 27777777777777776 h"),
 ])
 def test_describe_wait(seconds, expected):
     assert describe_wait(seconds, 0.0) == expected
@@ -598,6 +717,7 @@ def test_describe_wait(seconds, expected):
 @pytest.mark.parametrize("error,expected", [
     ({"code": 502}, 502), ({"code": "503"}, 503), ({"code": "server_error"}, None),
     ({"code": True}, None), ({}, None), ("text", None), (None, None),
+    ({"code": " 502 "}, 502), ({"code": "²"}, None), ({"code": "-1"}, None),
 ])
 def test_error_code(error, expected):
     assert error_code(error) == expected

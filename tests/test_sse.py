@@ -114,7 +114,7 @@ FRAMING_CASES = {
     "blank lines without data": (b"\n\n\ndata: x\n\n\n\ndata: [DONE]\n\n", ["x"]),
     "done without blank line at eof": (b"data: x\n\ndata: [DONE]", ["x"]),
     "nothing read after done": (b"data: x\n\ndata: [DONE]\n\ndata: {not json\n\n", ["x"]),
-    "field without colon": (b"data\n\ndata: [DONE]\n\n", [""]),
+    "field without colon": (b"data\n\ndata: x\ndata\n\ndata: [DONE]\n\n", ["x\n"]),
 }
 
 
@@ -146,7 +146,7 @@ def test_multibyte_character_split_across_chunks() -> None:
 
 @pytest.mark.parametrize("char", ["\u2028", "\u2029", "\u0085"])
 def test_raw_line_separators_inside_json_strings(char: str) -> None:
-    # These split a str under str.splitlines(); the reader must split on b"\n" only.
+    # These split a str under str.splitlines(); the reader must split on CR and LF only.
     raw = stream(chunk({"content": f"a{char}b"}))
     assert char.encode() in raw
     assert events(raw)[0] == Content(f"a{char}b")
@@ -176,6 +176,63 @@ def test_events_before_a_bad_line_in_the_same_piece_still_come_out() -> None:
     assert seen == [Content("a")]
     assert "not valid UTF-8" in caught.message
 
+
+
+# --- edge cases of the SSE standard --------------------------------------------
+
+EDGE_CASES = {
+    "empty data is not dispatched": (b"data:\n\ndata: x\n\ndata: [DONE]\n\n", ["x"]),
+    "empty data with a space": (b"data: \n\ndata:\ndata:\n\ndata: x\n\ndata: [DONE]\n\n",
+                                ["x"]),
+    "empty data line inside an event is kept": (b"data: a\ndata:\ndata: b\n\ndata: [DONE]\n\n",
+                                                ["a\n\nb"]),
+    "byte order mark at the start": (b"\xef\xbb\xbfdata: x\n\ndata: [DONE]\n\n", ["x"]),
+    "byte order mark before a comment": (b"\xef\xbb\xbf: hi\n\ndata: x\n\ndata: [DONE]\n\n",
+                                         ["x"]),
+    "done with trailing spaces": (b"data: x\n\ndata: [DONE] \t\n\n", ["x"]),
+    "done with trailing text is data": (b"data: [DONE]x\n\ndata: [DONE]\n\n", ["[DONE]x"]),
+    "bare cr line endings": (b"data: x\r\rdata: y\r: c\r\rdata: [DONE]\r\r", ["x", "y"]),
+    "mixed line endings": (b"data: x\r\n\rdata: y\n\r\ndata: [DONE]\n\n", ["x", "y"]),
+}
+
+
+@pytest.mark.parametrize(("raw", "expected"), EDGE_CASES.values(), ids=EDGE_CASES.keys())
+def test_iter_data_edge_cases(raw: bytes, expected: list[str]) -> None:
+    assert list(iter_data([raw])) == expected
+    # The same, one byte at a time: a mark, CR or LF may end any piece.
+    assert list(iter_data([raw[i : i + 1] for i in range(len(raw))])) == expected
+
+
+def test_byte_order_mark_later_in_the_stream_is_not_skipped() -> None:
+    raw = b"data: x\n\n\xef\xbb\xbfdata: y\n\ndata: [DONE]\n\n"
+    assert list(iter_data([raw])) == ["x"]  # "\ufeffdata: y" is a field orcli ignores
+
+
+def test_cr_at_the_end_of_a_piece_and_lf_at_the_start_of_the_next_is_one_line_end() -> None:
+    # Were the LF a second line end, "a" and "b" would be two events, not one.
+    assert list(iter_data([b"data: a\r", b"\ndata: b\r", b"\n\r", b"\ndata: [DONE]\r\n"])) \
+        == ["a\nb"]
+
+
+def test_bare_cr_events_arrive_before_the_stream_ends() -> None:
+    def chunks():
+        yield b"data: " + json.dumps(chunk({"content": "Hi"})).encode() + b"\r\r"
+        raise AssertionError("the first event waited for more bytes")
+
+    assert next(iter_events(chunks())) == Content("Hi")
+
+
+def test_bad_utf8_in_a_cr_stream_still_gives_the_events_before_it() -> None:
+    raw = frame(chunk({"content": "a"}), eol=b"\r") + b"data: \xff\r\r"
+    seen, caught = collect_until_error(raw)
+    assert seen == [Content("a")]
+    assert "not valid UTF-8" in caught.message
+
+
+def test_empty_data_events_around_chunks_give_the_same_events() -> None:
+    payloads = [chunk({"content": "Hi"}), chunk({}, "stop")]
+    padded = b"data:\n\n" + stream(*payloads).replace(KEEPALIVE, b"data: \n\n")
+    assert events(padded) == events(stream(*payloads))
 
 
 # --- failures ------------------------------------------------------------------
@@ -537,7 +594,8 @@ def test_huge_raw_metadata_is_capped() -> None:
 
 @pytest.mark.parametrize(
     ("code", "number"),
-    [(502, 502), ("429", 429), ("server_error", None), (None, None), (True, None)],
+    [(502, 502), ("429", 429), ("server_error", None), (None, None), (True, None),
+     (" 502", 502), ("²", None), ("", None)],
 )
 def test_stream_error_numeric_code(code: object, number: int | None) -> None:
     assert StreamError({"code": code, "message": "x"}).numeric_code == number

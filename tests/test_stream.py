@@ -403,6 +403,29 @@ def test_jsonl_error_before_the_stream_is_an_event(server, run):
     assert "more credits" in event["message"]
 
 
+@pytest.mark.parametrize("status,error,expected", [
+    (200, {"code": 403, "message": "denied by provider"}, 403),
+    (200, {"code": "403", "message": "denied by provider"}, 403),
+    (200, {"code": "moderation", "message": "denied by provider"}, "moderation"),
+    (200, {"message": "denied by provider"}, None),
+    (400, {"code": "invalid_request", "message": "denied by provider"}, 400),
+    (403, {"code": 403, "message": "denied by provider"}, 403),
+])
+def test_jsonl_error_code_is_the_error_objects_own(server, run, status, error, expected):
+    # A stream answered by one JSON error: the body's code, not the status line's 200.
+    server.json({"error": error}, status=status)
+    result = run("stream", "hi", "--jsonl", expect=7 if status == 200 else 4)
+    [event] = jsonl_events(result.stdout_bytes)
+    assert event["type"] == "error" and event["code"] == expected
+    assert "denied by provider" in event["message"]
+
+
+def test_jsonl_error_code_of_a_400_carrying_a_502_is_502(server, run):
+    server.json({"error": {"code": 502, "message": "Provider returned error"}}, status=400)
+    result = run("stream", "hi", "--jsonl", "--retries", "0", expect=7)
+    assert jsonl_events(result.stdout_bytes)[-1]["code"] == 502
+
+
 def test_jsonl_cut_stream_is_an_error_event_with_no_code(server, run):
     server.sse([data(chunk("partial"))], framing="close")
     events = jsonl_events(run("stream", "hi", "--jsonl", expect=7).stdout_bytes)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from orcli import render
-from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError
+from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
 from orcli.pricing import dumps_json
 from orcli.sse import Content, Done, Event, Reasoning, StreamError, ToolCall, Usage, iter_events
 from orcli.streams import Streams
@@ -223,14 +223,21 @@ def tool_call_dict(event: ToolCall) -> dict[str, Any]:
 def error_code(exc: OrcliError) -> object:
     """The server's own code for the jsonl `error` event: 502 for "502", else as sent.
 
-    An HTTP error before the stream gives its status; failures with no server
-    code (a cut stream, a refused connection) give null. The exit code is $?.
+    The error object's code comes first (a 200 or a 400 whose body says 502 is
+    a 502); an HTTP error without a numeric one gives its status; failures with
+    no server code (a cut stream, a refused connection) give null. The exit
+    code is $?.
     """
     if isinstance(exc, StreamError):
-        return exc.numeric_code if exc.numeric_code is not None else exc.code
-    if isinstance(exc, ApiError):
-        return exc.http_status
-    return None
+        code = exc.code
+    elif isinstance(exc, ApiError):
+        code = exc.api_code
+        if numeric_code(code) is None and exc.http_status != 200:
+            return exc.http_status
+    else:
+        return None
+    number = numeric_code(code)
+    return number if number is not None else code
 
 
 def _write_err(streams: Streams, text: str) -> None:
