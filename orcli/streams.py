@@ -12,6 +12,7 @@ on a terminal. The spinner wants stdout and stderr both on a terminal.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
@@ -36,8 +37,8 @@ class Streams:
         """The real stdin/stdout/stderr (binary) and os.environ."""
         return cls(
             stdin=sys.stdin.buffer if sys.stdin else io.BytesIO(),
-            stdout=sys.stdout.buffer,
-            stderr=sys.stderr.buffer,
+            stdout=sys.stdout.buffer if sys.stdout else _Closed(),
+            stderr=sys.stderr.buffer if sys.stderr else io.BytesIO(),  # nowhere to tell
             stdin_isatty=_isatty(sys.stdin),
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
@@ -121,3 +122,13 @@ def _isatty(stream: object) -> bool:
         return bool(stream and stream.isatty())  # type: ignore[attr-defined]
     except (ValueError, OSError):
         return False
+
+
+class _Closed(io.RawIOBase):
+    """Stands in for a stdout the shell closed (`>&-`): writing fails as it would on the fd."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))

@@ -447,3 +447,13 @@ def test_a_full_disk_in_a_real_process_gives_one_line_and_exit_1(child_env):
     assert child.returncode == 1
     assert child.stderr.decode() == "orcli: error: cannot write output: " \
                                     f"{os.strerror(errno.ENOSPC)}\n"
+
+
+def test_a_closed_stdout_gives_one_line_and_exit_1(child_env):
+    # `orcli chat hi >&-`: Python starts with sys.stdout set to None.
+    command = f"exec {sys.executable} -m orcli chat hi --dry-run >&-"
+    child = subprocess.run(["bash", "-c", command], stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, env=child_env, timeout=30)
+    assert child.returncode == 1
+    assert child.stderr.decode() == "orcli: error: cannot write output: " \
+                                    f"{os.strerror(errno.EBADF)}\n"
