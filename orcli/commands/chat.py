@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orcli import render
 from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UpstreamError
 from orcli.inputs import InputOptions, gather_messages, read_flag_text
 from orcli.payload import BodyOptions, build_payload
-from orcli.sse import Usage, parse_arguments, parse_usage
 from orcli.streams import Streams
+
+if TYPE_CHECKING:  # the SSE reader loads only for streams, tool calls and usage lines
+    from orcli.sse import Usage
 
 
 @dataclass
@@ -139,6 +141,8 @@ def tool_calls_from(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The API's tool_calls as [{"id", "name", "arguments"}], arguments parsed."""
     if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
         raise UpstreamError("the answer's tool_calls are not a list of objects")
+    from orcli.sse import parse_arguments
+
     out = []
     for call in calls:
         function = call.get("function") or {}
@@ -158,6 +162,8 @@ def usage_from_answer(
     answer: dict[str, Any], settings: Settings, env: Mapping[str, str] | None = None
 ) -> str:
     """The usage line for a whole answer, preferring the API's own cost."""
+    from orcli.sse import parse_usage
+
     usage = answer.get("usage")
     model = answer.get("model")
     return usage_text(model if isinstance(model, str) and model else settings.model,
