@@ -160,6 +160,9 @@ def _parse(key: str, value: Any, source: str) -> Any:
     parser = _PARSERS[key]
     if parser is str and not isinstance(value, str):
         raise ConfigError(f"{key} from {source} must be a string")
+    if isinstance(value, str) and not _is_utf8(value):
+        # Python hands undecodable environment bytes over as lone surrogates.
+        raise _bad_value(source, f"{key} is not valid UTF-8")
     if parser is not str and isinstance(value, str) and source.startswith("config file"):
         # TOML has numbers; a quoted "3" in the file is a mistake worth naming.
         raise ConfigError(f"{key} from {source} must be a number, not the string {value!r}")
@@ -180,6 +183,14 @@ def _check_ranges(values: dict[str, Any], sources: Mapping[str, str]) -> None:
         raise _bad_value(sources["model"], "the model id must not be empty")
     if not values["base_url"].startswith(("http://", "https://")):
         raise _bad_value(sources["base_url"], "base URL must start with http:// or https://")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bad_value(source: str, problem: str) -> OrcliError:

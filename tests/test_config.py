@@ -170,3 +170,9 @@ def test_empty_model_in_config_exits_3(run, tmp_path: Path):
 def test_bad_budgets_exit_2(run, value):
     result = run("chat", "hi", "--dry-run", "--max-cost", value, expect=2)
     assert "--max-cost" in result.stderr
+
+
+def test_environment_value_that_is_not_utf8_exits_3_naming_it(run):
+    # os.environ holds undecodable bytes as lone surrogates (surrogateescape).
+    result = run("chat", "hi", "--dry-run", env={"ORCLI_MODEL": "caf\udce9"}, expect=3)
+    assert "ORCLI_MODEL" in result.stderr and "UTF-8" in result.stderr
