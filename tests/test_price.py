@@ -271,3 +271,16 @@ def test_unreachable_catalog_without_cache_exits_7(run):
     result = run("price", "hi", "-m", "openai/gpt-4o", "--retries", "0", base_url=CLOSED,
                  expect=7)
     assert "cannot reach" in result.stderr and result.stdout == ""
+
+
+def test_input_over_the_context_is_priced_with_a_note(run):
+    result = run("price", "--input-tokens", "300000", key=False,
+                 base_url="http://127.0.0.1:9/api/v1")
+    assert result.stdout.startswith("mistralai/devstral-2512\t300000\t")
+    assert "37,856 tokens over mistralai/devstral-2512's context of 262,144" in result.stderr
+
+
+def test_input_within_the_context_gets_no_note(run):
+    result = run("price", "--input-tokens", "262144", key=False,
+                 base_url="http://127.0.0.1:9/api/v1")
+    assert result.stderr == ""

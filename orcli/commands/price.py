@@ -88,11 +88,21 @@ def run_price(opts: PriceOptions, streams: Streams) -> int:
     priced = lookup_prices(model_ids, settings, streams, opts.refresh, opts.debug)
     estimates = sorted((estimate(p, messages, opts) for p in priced), key=_cheapest_first)
     for item in estimates:
-        if item.costs is None:
-            streams.err(f"orcli: note: {item.prices.model} has variable prices (they depend on "
-                        "the model it routes to), so no cost can be estimated")
+        note_problems(item, streams)
     write_estimates(estimates, opts, streams)
     return ExitStatus.OK
+
+
+def note_problems(item: Estimate, streams: Streams) -> None:
+    """Notes on stderr for what the figures cannot show: no price, or a call that would fail."""
+    model, context = item.prices.model, item.prices.context_length
+    if item.costs is None:
+        streams.err(f"orcli: note: {model} has variable prices (they depend on "
+                    "the model it routes to), so no cost can be estimated")
+    if context is not None and item.input_tokens > context:
+        # Still priced (the figure answers the question asked), but chat would refuse it.
+        streams.err(f"orcli: note: the input is {item.input_tokens - context:,} tokens over "
+                    f"{model}'s context of {context:,}; chat would refuse it (exit 8)")
 
 
 def read_input(opts: PriceOptions, streams: Streams) -> list[dict[str, Any]] | None:
