@@ -9,11 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from orcli.errors import UsageError
 from orcli.prompt import Source, build_messages, decode_input
 from orcli.streams import Streams
+
+# No model reads this much (the largest contexts are a few million tokens, tens of
+# MB of text); the cap keeps `-f /dev/zero` or a runaway pipe from eating memory.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+def read_capped(stream: BinaryIO, label: str) -> bytes:
+    """All of a stream, or exit 2 once it passes MAX_INPUT_BYTES (never cut silently)."""
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise UsageError(f"{label} is larger than {MAX_INPUT_BYTES >> 20} MiB, more than any "
+                         "model reads; nothing was sent")
+    return data
 
 
 @dataclass
@@ -46,7 +59,7 @@ def read_pieces(opts: InputOptions, streams: Streams) -> list[Source]:
     """Stdin (when piped and wanted) then each -f file, as raw bytes."""
     pieces = []
     if stdin_wanted(opts, streams):
-        pieces.append(Source("stdin", streams.stdin.read()))
+        pieces.append(Source("stdin", read_capped(streams.stdin, "stdin")))
     for path in opts.files:
         pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
     return pieces
@@ -62,7 +75,7 @@ def read_conversation(opts: InputOptions, streams: Streams) -> Source | None:
     if opts.messages_path is None:
         return None
     if opts.messages_path == "-":
-        return Source("--messages (stdin)", streams.stdin.read())
+        return Source("--messages (stdin)", read_capped(streams.stdin, "--messages (stdin)"))
     return Source(f"--messages file {opts.messages_path}",
                   read_text_file(opts.messages_path, "--messages"))
 
@@ -70,7 +83,8 @@ def read_conversation(opts: InputOptions, streams: Streams) -> Source | None:
 def read_text_file(path: str, flag: str) -> bytes:
     """A file's bytes, or exit 2 saying which flag's file could not be read."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            return read_capped(file, f"{flag} {path}")
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot read it ({exc.strerror})") from None
 

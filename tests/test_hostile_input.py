@@ -457,3 +457,19 @@ def test_a_closed_stdout_gives_one_line_and_exit_1(child_env):
     assert child.returncode == 1
     assert child.stderr.decode() == "orcli: error: cannot write output: " \
                                     f"{os.strerror(errno.EBADF)}\n"
+
+
+def test_input_past_the_cap_exits_2_and_sends_nothing(server, run, tmp_path, monkeypatch):
+    import orcli.inputs
+
+    monkeypatch.setattr(orcli.inputs, "MAX_INPUT_BYTES", 1000)
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * 1001)
+    assert "larger than" in run("chat", "hi", "-f", str(path), expect=2).stderr
+    assert "stdin is larger than" in run("chat", stdin=b"y" * 1001, expect=2).stderr
+    run("chat", "--dry-run", stdin=b"y" * 1000)  # exactly at the cap is fine
+    assert server.requests == []
+
+
+def test_dev_zero_as_a_file_is_refused_not_read_forever(run):
+    assert "larger than" in run("chat", "hi", "--dry-run", "-f", "/dev/zero", expect=2).stderr
