@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from orcli.errors import ExitStatus, OrcliError
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
 
 _COMPLETE_VAR = "_ORCLI_COMPLETE"
 # Why a write to stdout (or stderr) can fail other than by a closed pipe.
@@ -57,7 +57,7 @@ def _run(args: list[str], streams: Streams) -> int:
 
     if _COMPLETE_VAR in streams.env:
         # Shell completion: Typer answers and exits on its own.
-        from orcli.completion import enable
+        from orcli.cli.completion import enable
 
         enable()
         build_command(None).main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)

@@ -1,9 +1,9 @@
-"""Build orcli/data/tekken_240911.bin from mistral-common's Tekken vocabulary.
+"""Build orcli/models/data/tekken_240911.bin from mistral-common's Tekken vocabulary.
 
 orcli counts Devstral tokens with tiktoken and Mistral's Tekken vocabulary, but must
 not depend on mistral-common (about 170 MB installed) at run time. This script turns
 mistral-common's `data/tekken_240911.json` (19 MB, base64 tokens in JSON) into a small
-file that orcli ships and `orcli.tokens` reads.
+file that orcli ships and `orcli.models.tokens` reads.
 
 File layout (format 2; the same input always gives the same bytes):
 
@@ -40,7 +40,8 @@ from pathlib import Path
 FORMAT = 2
 NAME = "tekken_240911"
 SEPARATOR = b"\0"
-DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "orcli" / "data" / f"{NAME}.bin"
+DEFAULT_OUTPUT = (Path(__file__).resolve().parent.parent / "orcli" / "models" / "data"
+                  / f"{NAME}.bin")
 
 
 def find_source() -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orcli.__main__ import main
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
 from tests.fake_openrouter import FakeOpenRouter
 
 # A key shaped like a real one; every run checks it never shows up in output.

@@ -1,5 +1,5 @@
-"""Tests for orcli.body (chunked framing undone over reads split at any byte), and
-for which reader orcli.client gives each body."""
+"""Tests for orcli.http.body (chunked framing undone over reads split at any byte), and
+for which reader orcli.http.client gives each body."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orcli.body import MAX_SIZE_LINE, ChunkedReader
+from orcli.http.body import MAX_SIZE_LINE, ChunkedReader
 from tests.fake_openrouter import Reply, stream_of
 
 

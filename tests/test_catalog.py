@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from orcli import catalog
-from orcli.catalog import (
+from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
+from orcli.models import catalog
+from orcli.models.catalog import (
     cache_dir_from_env,
     cache_path,
     cached_catalog,
@@ -23,8 +24,7 @@ from orcli.catalog import (
     model_prices,
     select_models,
 )
-from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
-from orcli.pricing import BUILTIN_MODELS
+from orcli.models.pricing import BUILTIN_MODELS
 
 BASE = "https://openrouter.ai/api/v1"
 T0 = 1_750_000_000.0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from orcli import catalog
+from orcli.models import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"

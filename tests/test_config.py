@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orcli.config import DEFAULTS, config_path, resolve_settings
+from orcli.store.config import DEFAULTS, config_path, resolve_settings
 from tests.fake_openrouter import completion
 
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orcli.catalog import write_cache
-from orcli.config import resolve_settings
-from orcli.guards import PromptSize, estimate_usage_cost
-from orcli.tokens import count_prompt
+from orcli.models.catalog import write_cache
+from orcli.models.tokens import count_prompt
+from orcli.request.guards import PromptSize, estimate_usage_cost
+from orcli.store.config import resolve_settings
 from tests.fake_openrouter import DEFAULT_MODEL, completion, stream_of
 from tests.test_price import CATALOG, CLOSED, ROOT, catalog_model
 

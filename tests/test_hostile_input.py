@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from orcli.__main__ import main
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
 from tests.conftest import API_KEY
 from tests.fake_openrouter import DONE, chunk, completion, data, error_body
 
@@ -316,7 +316,7 @@ def test_dry_run_shows_no_key_and_no_headers(run):
 
 
 def test_settings_repr_hides_the_key():
-    from orcli.config import resolve_settings
+    from orcli.store.config import resolve_settings
 
     settings = resolve_settings({}, {"OPENROUTER_API_KEY": API_KEY}, {}, "none")
     assert API_KEY not in repr(settings) and API_KEY not in str(settings)
@@ -460,9 +460,9 @@ def test_a_closed_stdout_gives_one_line_and_exit_1(child_env):
 
 
 def test_input_past_the_cap_exits_2_and_sends_nothing(server, run, tmp_path, monkeypatch):
-    import orcli.inputs
+    import orcli.io.inputs
 
-    monkeypatch.setattr(orcli.inputs, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr(orcli.io.inputs, "MAX_INPUT_BYTES", 1000)
     path = tmp_path / "big.txt"
     path.write_bytes(b"x" * 1001)
     assert "larger than" in run("chat", "hi", "-f", str(path), expect=2).stderr

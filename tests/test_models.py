@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from orcli import catalog
+from orcli.models import catalog
 from tests.conftest import API_KEY
 
 CATALOG: dict[str, Any] = json.loads(

@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orcli.catalog import write_cache
-from orcli.tokens import count_prompt
+from orcli.models.catalog import write_cache
+from orcli.models.tokens import count_prompt
 from tests.fake_openrouter import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent

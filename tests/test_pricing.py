@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orcli.errors import ExitStatus
-from orcli.pricing import (
+from orcli.models.pricing import (
     BUILTIN_MODELS,
     MAX_TOKENS,
     ModelPrices,

@@ -20,11 +20,11 @@ from email.utils import formatdate
 
 import pytest
 
-from orcli import client as client_module
-from orcli.client import Client
-from orcli.config import resolve_settings
-from orcli.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
-from orcli.sse import Content, iter_events
+from orcli.http import client as client_module
+from orcli.http.client import Client
+from orcli.http.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
+from orcli.http.sse import Content, iter_events
+from orcli.store.config import resolve_settings
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (
     DONE,

@@ -1,4 +1,4 @@
-"""Tests for orcli.sse: SSE framing, OpenRouter chunk shapes, and failures."""
+"""Tests for orcli.http.sse: SSE framing, OpenRouter chunk shapes, and failures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orcli.errors import ExitStatus, UpstreamError
-from orcli.sse import (
+from orcli.http.sse import (
     Content,
     Done,
     Reasoning,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from orcli.__main__ import main
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (
     DONE,

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from orcli import render
-from orcli.pricing import format_usd
-from orcli.streams import Streams
+from orcli.models.pricing import format_usd
+from orcli.render.iostreams import Streams
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (
     DONE,

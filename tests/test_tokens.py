@@ -19,8 +19,8 @@ from mistral_common.protocol.instruct.request import ChatCompletionRequest
 from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
-from orcli import tokens
-from orcli.tokens import TokenCount, count_prompt, count_text, uses_tekken
+from orcli.models import tokens
+from orcli.models.tokens import TokenCount, count_prompt, count_text, uses_tekken
 
 DATA_FILE = Path(tokens.__file__).parent / "data" / "tekken_240911.bin"
 DATA_SHA256 = "e4f3aa51c86c92e2a2f355fbf57a2e1d5be6ee2f12d606d88bca4aa47947702c"
@@ -292,11 +292,11 @@ def test_importing_reads_no_data_and_loads_no_tiktoken() -> None:
         "import sys\n"
         "opened = []\n"
         "sys.addaudithook(lambda event, args: event == 'open' and opened.append(str(args[0])))\n"
-        "import orcli.tokens\n"
+        "import orcli.models.tokens\n"
         "assert 'tiktoken' not in sys.modules, 'tiktoken imported'\n"
         "assert 'regex' not in sys.modules, 'regex imported'\n"
         "assert not [p for p in opened if 'tekken' in p], opened\n"
-        "assert orcli.tokens._tekken.cache_info().currsize == 0\n"
+        "assert orcli.models.tokens._tekken.cache_info().currsize == 0\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
-from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UpstreamError
-from orcli.inputs import InputOptions, gather_messages, read_flag_text
-from orcli.payload import BodyOptions, build_payload
-from orcli.streams import Streams
+from orcli.io.inputs import InputOptions, gather_messages, read_flag_text
+from orcli.render.iostreams import Streams
+from orcli.request.payload import BodyOptions, build_payload
+from orcli.store.config import Settings, load_settings
 
 if TYPE_CHECKING:  # the SSE reader loads only for streams, tool calls and usage lines
-    from orcli.sse import Usage
+    from orcli.http.sse import Usage
 
 
 @dataclass
@@ -40,7 +40,7 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
     if opts.dry_run:
         render.write_json(streams, body)
         return ExitStatus.OK
-    from orcli.client import Client
+    from orcli.http.client import Client
 
     # Retry notes and --debug lines go through the spinner, which erases itself first.
     spinner = render.Spinner(streams, f"waiting for {settings.model}")
@@ -72,7 +72,7 @@ def build_request(opts: ChatOptions, streams: Streams, settings: Settings) -> di
     if body_opts.tools is not None:
         body_opts.tools = read_flag_text(body_opts.tools, "--tools")
     body = build_payload(settings.model, messages, body_opts, stream=opts.stream)
-    from orcli.guards import check_guards
+    from orcli.request.guards import check_guards
 
     check_guards(body, settings, opts.max_cost, streams)
     return body
@@ -141,7 +141,7 @@ def tool_calls_from(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The API's tool_calls as [{"id", "name", "arguments"}], arguments parsed."""
     if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
         raise UpstreamError("the answer's tool_calls are not a list of objects")
-    from orcli.sse import parse_arguments
+    from orcli.http.sse import parse_arguments
 
     out = []
     for call in calls:
@@ -162,7 +162,7 @@ def usage_from_answer(
     answer: dict[str, Any], settings: Settings, env: Mapping[str, str] | None = None
 ) -> str:
     """The usage line for a whole answer, preferring the API's own cost."""
-    from orcli.sse import parse_usage
+    from orcli.http.sse import parse_usage
 
     usage = answer.get("usage")
     model = answer.get("model")
@@ -184,7 +184,7 @@ def usage_text(
     tokens = (usage.prompt_tokens, usage.completion_tokens)
     if usage.cost is not None:
         return render.usage_line(model, *tokens, usage.cost, estimated=False)
-    from orcli.guards import estimate_usage_cost
+    from orcli.request.guards import estimate_usage_cost
 
     estimate = estimate_usage_cost(model, *tokens, settings=settings, env=env)
     return render.usage_line(model, *tokens, estimate, estimated=True)

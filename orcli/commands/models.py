@@ -15,18 +15,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from orcli import catalog, render
-from orcli.config import Settings, load_settings
+from orcli import render
 from orcli.errors import ExitStatus, UsageError
-from orcli.inputs import CommandOptions
-from orcli.pricing import (
+from orcli.io.inputs import CommandOptions
+from orcli.models import catalog
+from orcli.models.pricing import (
     format_decimal,
     format_price_per_million,
     json_object,
     parse_price,
     prices_from_model,
 )
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
+from orcli.store.config import Settings, load_settings
 
 NO_CONTEXT = "-"
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
-from orcli.catalog import cache_dir_from_env, fetcher, find_model, load_catalog
-from orcli.config import Settings, load_settings
 from orcli.errors import ExitStatus, UsageError
-from orcli.inputs import InputOptions, gather_messages
-from orcli.pricing import (
+from orcli.io.inputs import InputOptions, gather_messages
+from orcli.models.catalog import cache_dir_from_env, fetcher, find_model, load_catalog
+from orcli.models.pricing import (
     BUILTIN_MODELS,
     Costs,
     ModelPrices,
@@ -38,7 +37,8 @@ from orcli.pricing import (
     format_usd,
     prices_from_model,
 )
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
+from orcli.store.config import Settings, load_settings
 
 
 @dataclass
@@ -140,7 +140,7 @@ def estimate(
         # The user's own number is taken as exact: there is nothing to estimate.
         tokens, exact = opts.input_tokens or 0, True
     else:
-        from orcli.tokens import count_prompt
+        from orcli.models.tokens import count_prompt
 
         counted = count_prompt(prices.model, messages)
         tokens, exact = counted.tokens, counted.exact

@@ -1,6 +1,6 @@
 """`orcli stream`: write the answer as it arrives, and keep it when the stream fails.
 
-Each event from `orcli.sse` goes straight to an output: `TextOutput` (the
+Each event from `orcli.http.sse` goes straight to an output: `TextOutput` (the
 answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
 object per event, flushed). Both write once per event and remember only the
 last character printed, so the cost per chunk does not grow with the answer.
@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from orcli import render
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
-from orcli.pricing import dumps_json
-from orcli.sse import Content, Done, Event, Reasoning, StreamError, ToolCall, Usage, iter_events
-from orcli.streams import Streams
+from orcli.http.sse import (
+    Content,
+    Done,
+    Event,
+    Reasoning,
+    StreamError,
+    ToolCall,
+    Usage,
+    iter_events,
+)
+from orcli.models.pricing import dumps_json
+from orcli.render.iostreams import Streams
 
 if TYPE_CHECKING:
-    from orcli.client import Client
     from orcli.commands.chat import ChatOptions
+    from orcli.http.client import Client
 
 
 def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams: Streams,

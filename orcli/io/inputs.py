@@ -1,6 +1,6 @@
 """Reading what the user gave: piped stdin, -f files, --messages.
 
-The I/O half of building a prompt; `orcli.prompt` decodes and assembles the
+The I/O half of building a prompt; `orcli.request.messages` decodes and assembles the
 bytes read here. chat, stream and price share it through `InputOptions`.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from orcli.errors import UsageError
-from orcli.prompt import Source, build_messages, decode_input
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
+from orcli.request.messages import Source, build_messages, decode_input
 
 # No model reads this much (the largest contexts are a few million tokens, tens of
 # MB of text); the cap keeps `-f /dev/zero` or a runaway pipe from eating memory.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orcli.errors import UsageError
-from orcli.payload import parse_json_flag
+from orcli.request.payload import parse_json_flag
 
 ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 

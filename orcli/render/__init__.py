@@ -18,8 +18,8 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-from orcli.pricing import format_usd
-from orcli.streams import Streams
+from orcli.models.pricing import format_usd
+from orcli.render.iostreams import Streams
 
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"

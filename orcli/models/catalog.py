@@ -16,15 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orcli.config import Settings
 from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
-from orcli.pricing import (
+from orcli.models.pricing import (
     BUILTIN_MODELS,
     ModelPrices,
     json_object,
     per_million,
     prices_from_model,
 )
+from orcli.store.config import Settings
 
 CACHE_TTL_SECONDS = 3600
 CACHE_FORMAT = 1
@@ -145,7 +145,7 @@ def fetcher(
     """
 
     def fetch() -> list[Model]:
-        from orcli.client import Client
+        from orcli.http.client import Client
 
         return Client(settings, debug=notify if debug else None, notify=notify).list_models()
 

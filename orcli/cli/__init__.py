@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from orcli import __version__, completion
-from orcli.errors import UsageError
-from orcli.helptext import (
+from orcli import __version__
+from orcli.cli import completion
+from orcli.cli.helptext import (
     BODY,
     CHAT_EPILOG,
     CONN,
@@ -23,6 +23,7 @@ from orcli.helptext import (
     STREAM_EPILOG,
     GroupedCommand,
 )
+from orcli.errors import UsageError
 
 app = typer.Typer(
     name="orcli",
@@ -209,7 +210,7 @@ def chat_command(
         raise UsageError("--json is for orcli chat; orcli stream has --jsonl")
     if jsonl and not is_stream:
         raise UsageError("--jsonl is for orcli stream; orcli chat has --json")
-    from orcli.payload import BodyOptions
+    from orcli.request.payload import BodyOptions
 
     body = BodyOptions(
         temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=stop or (),

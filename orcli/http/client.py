@@ -3,7 +3,7 @@
 Everything the network can do wrong becomes an OrcliError here, so commands
 deal in dicts and byte chunks only.
 
-Retries are one loop (`Client._retrying`; the policy is in `orcli.retry`), not
+Retries are one loop (`Client._retrying`; the policy is in `orcli.http.retry`), not
 urllib3's `Retry`, because most cases SPEC lists need what `Retry` cannot do:
 a 400 whose `error.code` is 502 and a 200 whose body is an error need the body;
 a stream is only known to be good once its first event is in; a `Retry-After`
@@ -39,8 +39,6 @@ from requests.adapters import HTTPAdapter
 from urllib3 import Timeout
 
 from orcli import __version__
-from orcli.body import iter_chunks
-from orcli.config import Settings
 from orcli.errors import (
     ApiError,
     ConfigError,
@@ -51,7 +49,8 @@ from orcli.errors import (
     error_from_body,
     squeeze,
 )
-from orcli.retry import (
+from orcli.http.body import iter_chunks
+from orcli.http.retry import (
     Backoff,
     Deadline,
     Retryable,
@@ -61,6 +60,7 @@ from orcli.retry import (
     retryable_if_transient,
     timed_out,
 )
+from orcli.store.config import Settings
 
 # A JSON answer bigger than this comes from a broken or hostile server, not a model.
 MAX_BODY_BYTES = 256 * 1024 * 1024

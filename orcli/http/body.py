@@ -5,7 +5,7 @@ SSE event in a chunk of its own, so a 20,000-event stream took 20,000 reads,
 each through several layers of Python (issue 8's profile). `ChunkedReader`
 takes whatever one read of the connection brings and returns the data of every
 chunk in it, so one read often carries many events. Errors are http.client's,
-for `orcli.client` to put into words.
+for `orcli.http.client` to put into words.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from functools import partial
 from http.client import IncompleteRead
 from typing import Any, BinaryIO
 
-from orcli.retry import Deadline, timed_out
+from orcli.http.retry import Deadline, timed_out
 
 READ_SIZE = 64 * 1024
 
@@ -27,7 +27,7 @@ class ChunkedReader:
     """The data of a chunked body, read from the connection's buffered reader.
 
     `before_read` runs before every read of the connection, so a deadline can
-    shrink the socket's timeout each time (see orcli.client.iter_body). Errors
+    shrink the socket's timeout each time (see orcli.http.client.iter_body). Errors
     are http.client's: IncompleteRead for a body cut short or a bad size line.
     """
 

@@ -62,7 +62,7 @@ def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def complete_sort(incomplete: str) -> list[str]:
-    from orcli.catalog import SORT_KEYS
+    from orcli.models.catalog import SORT_KEYS
 
     return [key for key in SORT_KEYS if key.startswith(incomplete)]
 
@@ -91,7 +91,7 @@ def complete_models_words(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def cached_models(ctx: typer.Context) -> list[dict[str, Any]]:
     """The cached catalog for the base URL the command would use; [] when none."""
-    from orcli.catalog import cache_dir_from_env, cached_catalog
+    from orcli.models.catalog import cache_dir_from_env, cached_catalog
 
     models = cached_catalog(completion_base_url(ctx), cache_dir=cache_dir_from_env(os.environ))
     return models or []
@@ -99,8 +99,8 @@ def cached_models(ctx: typer.Context) -> list[dict[str, Any]]:
 
 def completion_base_url(ctx: typer.Context) -> str:
     """--base-url if typed, else the environment, config file or default, as commands do."""
-    from orcli.config import DEFAULT_BASE_URL, load_settings
     from orcli.errors import OrcliError
+    from orcli.store.config import DEFAULT_BASE_URL, load_settings
 
     flag = ctx.params.get("base_url")
     try:

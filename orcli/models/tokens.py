@@ -1,6 +1,6 @@
 """Prompt token counts: exact for models on Mistral's Tekken tokenizer, else an estimate.
 
-Exact counts use Tekken's own vocabulary (orcli/data/tekken_240911.bin, built by
+Exact counts use Tekken's own vocabulary (orcli/models/data/tekken_240911.bin, built by
 scripts/build_tekken_data.py from mistral-common) through tiktoken, loaded on the first
 count, never at import. The chat template is counted as mistral-common (1.13) encodes a
 request for tokenizer version v13. Devstral 2 needs mistral-common >= 1.8.6, and the chat

@@ -4,7 +4,7 @@ Counting tokens loads tiktoken and Tekken's vocabulary (about 0.15 s), so it is 
 only when a guard needs the number. A cheap upper bound settles most cases first:
 every Tekken token stands for at least one byte of text, so a text of B UTF-8 bytes
 is at most B tokens, and the chat template adds a few tokens per message (see
-`orcli.tokens`). Labelled estimates for other models use the same Tekken count, so
+`orcli.models.tokens`). Labelled estimates for other models use the same Tekken count, so
 the bound holds for them too. When the bound already fits the context (and the
 budget), the real count cannot exceed it and is never computed: `echo hi | orcli chat`
 does not load the vocabulary.
@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from orcli.config import Settings
 from orcli.errors import GuardError, UsageError
-from orcli.pricing import (
+from orcli.models.pricing import (
     BUILTIN_MODELS,
     MAX_TOKENS,
     ModelPrices,
@@ -30,10 +29,11 @@ from orcli.pricing import (
     prices_from_model,
     worst_case_cost,
 )
-from orcli.streams import Streams
+from orcli.render.iostreams import Streams
+from orcli.store.config import Settings
 
 if TYPE_CHECKING:
-    from orcli.tokens import TokenCount
+    from orcli.models.tokens import TokenCount
 
 # Tokens the template may add per message, above the bytes of its text: Tekken's is
 # at most 2 (a wrapper pair) plus 2 bytes where merged texts are joined. Kept generous
@@ -51,9 +51,9 @@ class PromptSize:
     _counted: TokenCount | None = field(default=None, init=False, repr=False)
 
     def count(self) -> TokenCount:
-        """The TokenCount from orcli.tokens (loads the vocabulary on first use)."""
+        """The TokenCount from orcli.models.tokens (loads the vocabulary on first use)."""
         if self._counted is None:
-            from orcli.tokens import count_prompt
+            from orcli.models.tokens import count_prompt
 
             self._counted = count_prompt(self.model, self.messages, self.tools)
         return self._counted
@@ -100,7 +100,7 @@ def check_guards(
     model = str(body.get("model", settings.model))
     prices = None
     if max_cost is not None:
-        from orcli.catalog import cache_dir_from_env, fetcher, model_prices
+        from orcli.models.catalog import cache_dir_from_env, fetcher, model_prices
 
         prices = model_prices(model, base_url=settings.base_url,
                               cache_dir=cache_dir_from_env(streams.env),
@@ -122,7 +122,7 @@ def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int
     builtin = BUILTIN_MODELS.get(model)
     if builtin is not None:
         return builtin.context_length  # the common case needs no catalog module at all
-    from orcli.catalog import cache_dir_from_env, known_context_length
+    from orcli.models.catalog import cache_dir_from_env, known_context_length
 
     return known_context_length(model, settings.base_url, cache_dir_from_env(env))
 
@@ -229,7 +229,7 @@ def estimate_usage_cost(
         return None
     prices = BUILTIN_MODELS.get(model)
     if prices is None and settings is not None and env is not None:
-        from orcli.catalog import cache_dir_from_env, cached_catalog
+        from orcli.models.catalog import cache_dir_from_env, cached_catalog
 
         cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
         found = next((m for m in cached if m.get("id") == model), None)

@@ -1,6 +1,6 @@
 """When to try a request again, how long to wait first, and when an attempt is over.
 
-Pure: no sockets. `orcli.client` runs the loop; this module decides which
+Pure: no sockets. `orcli.http.client` runs the loop; this module decides which
 failures are transient (SPEC "Retries and time limits"), reads the server's
 own advice (`Retry-After`, `X-RateLimit-Reset`), looks at a stream's first
 event, keeps each attempt's deadline and words the final error.
@@ -197,7 +197,7 @@ def error_object(content: bytes) -> object:
 
 def peek_first_event(chunks: Iterator[bytes], headers: Mapping[str, str] | None) -> Iterator[bytes]:
     """Read up to the stream's first event: retry if it is a transient error, else replay."""
-    from orcli.sse import StreamError, iter_data
+    from orcli.http.sse import StreamError, iter_data
 
     seen: list[bytes] = []
 
