@@ -168,7 +168,7 @@ def test_many_events_in_one_piece_and_a_line_across_many() -> None:
 
 def test_bytes_after_done_in_the_same_piece_are_never_decoded() -> None:
     assert events(stream(chunk({"content": "a"})) + b"data: \xff\n\n") == [
-        Content("a"), Done(None, GEN_ID, MODEL)]
+        Content("a"), Done(None, GEN_ID, MODEL, "Mistral")]
 
 
 def test_events_before_a_bad_line_in_the_same_piece_still_come_out() -> None:
@@ -295,12 +295,12 @@ def test_plain_answer_events() -> None:
         chunk({"content": " there"}),
         chunk({"content": ""}, "stop"),
     )
-    assert events(raw) == [Content("Hi"), Content(" there"), Done("stop", GEN_ID, MODEL)]
+    assert events(raw) == [Content("Hi"), Content(" there"), Done("stop", GEN_ID, MODEL, "Mistral")]
 
 
 def test_finish_reason_is_the_last_non_null_one() -> None:
     raw = stream(chunk({"content": "a"}, "length"), chunk({}, None), usage_chunk("empty_choices"))
-    assert events(raw)[-1] == Done("length", GEN_ID, MODEL)
+    assert events(raw)[-1] == Done("length", GEN_ID, MODEL, "Mistral")
 
 
 def test_done_without_any_chunk() -> None:
@@ -342,7 +342,8 @@ REASONING_CASES = {
 def test_reasoning(delta: dict, expected: str) -> None:
     seen = events(stream(chunk({**delta, "content": "ok"})))
     wanted = [Reasoning(expected)] if expected else []
-    assert seen == [*wanted, Content("ok"), Done(None, GEN_ID, MODEL)]
+    assert seen[:-1] == [*wanted, Content("ok")]
+    assert seen[-1].finish_reason is None
 
 
 # Most chunks carry only text and take a shortcut; these carry text and more.
@@ -350,29 +351,31 @@ TEXT_AND_MORE = {
     "nulls and empties beside the text": (
         chunk({"content": "a", "reasoning": None, "reasoning_details": [], "tool_calls": None},
               usage=None, error=None),
-        [Content("a"), Done(None, GEN_ID, MODEL)],
+        [Content("a"), Done(None, GEN_ID, MODEL, "Mistral")],
     ),
     "reasoning": (chunk({"content": "a", "reasoning": "r"}),
-                  [Reasoning("r"), Content("a"), Done(None, GEN_ID, MODEL)]),
+                  [Reasoning("r"), Content("a"), Done(None, GEN_ID, MODEL, "Mistral")]),
     "reasoning details": (chunk({"content": "a", "reasoning_details": [DETAIL_TEXT]}),
-                          [Reasoning("Let me think."), Content("a"), Done(None, GEN_ID, MODEL)]),
+                          [Reasoning("Let me think."), Content("a"),
+                           Done(None, GEN_ID, MODEL, "Mistral", (DETAIL_TEXT,))]),
     "finish reason": (chunk({"content": "a"}, "length"),
-                      [Content("a"), Done("length", GEN_ID, MODEL)]),
+                      [Content("a"), Done("length", GEN_ID, MODEL, "Mistral")]),
     "empty usage": (chunk({"content": "a"}, usage={}),
-                    [Content("a"), Usage(0, 0, None, {}), Done(None, GEN_ID, MODEL)]),
+                    [Content("a"), Usage(0, 0, None, {}), Done(None, GEN_ID, MODEL, "Mistral")]),
     "tool call": (
         chunk({"content": "a", "tool_calls": [{"index": 0, "id": "c", "function": {
             "name": "f", "arguments": "{}"}}]}),
-        [Content("a"), ToolCall("c", "f", {}), Done(None, GEN_ID, MODEL)],
+        [Content("a"), ToolCall("c", "f", {}), Done(None, GEN_ID, MODEL, "Mistral")],
     ),
     "two choices: the first counts": (
         chunk({"content": "a"}) | {"choices": [{"delta": {"content": "a"}},
                                                {"delta": {"content": "b"}}]},
-        [Content("a"), Done(None, GEN_ID, MODEL)],
+        [Content("a"), Done(None, GEN_ID, MODEL, "Mistral")],
     ),
     "delta that is not an object": (chunk() | {"choices": [{"delta": "a"}]},
-                                    [Done(None, GEN_ID, MODEL)]),
-    "content that is not a string": (chunk({"content": ["a"]}), [Done(None, GEN_ID, MODEL)]),
+                                    [Done(None, GEN_ID, MODEL, "Mistral")]),
+    "content that is not a string": (chunk({"content": ["a"]}),
+                                     [Done(None, GEN_ID, MODEL, "Mistral")]),
 }
 
 
@@ -383,7 +386,8 @@ def test_text_and_more_in_one_chunk(body: dict, expected: list) -> None:
 
 def test_id_and_model_come_from_text_chunks_too() -> None:
     last = {"choices": [{"delta": {}, "finish_reason": "stop"}]}
-    assert events(stream(chunk({"content": "a"}), last))[-1] == Done("stop", GEN_ID, MODEL)
+    done = events(stream(chunk({"content": "a"}), last))[-1]
+    assert done == Done("stop", GEN_ID, MODEL, "Mistral")
 
 
 @pytest.mark.parametrize("payload", [' {"choices": []}', '{"choices": []} ', '\t{"choices": []}\t'])
@@ -410,7 +414,7 @@ def test_usage_chunk_shapes(shape: str) -> None:
     assert usage.cost == Decimal("0.0000152")
     assert str(usage.cost) in ("0.0000152", "1.52E-5")
     assert usage.raw["prompt_tokens_details"] == {"cached_tokens": 0}
-    assert seen[2:] == [Done("stop", GEN_ID, MODEL)]
+    assert seen[2:] == [Done("stop", GEN_ID, MODEL, "Mistral")]
 
 
 COST_CASES = {
@@ -438,7 +442,7 @@ def test_usage_without_cost_or_counts() -> None:
 
 def test_null_usage_on_every_chunk_is_ignored() -> None:
     raw = stream(chunk({"content": "Hi"}, usage=None), chunk({}, "stop", usage=None))
-    assert events(raw) == [Content("Hi"), Done("stop", GEN_ID, MODEL)]
+    assert events(raw) == [Content("Hi"), Done("stop", GEN_ID, MODEL, "Mistral")]
 
 
 # --- tool calls ----------------------------------------------------------------
@@ -466,7 +470,7 @@ def test_tool_call_split_across_many_fragments() -> None:
     seen = events(tool_stream(fragments))
     assert seen[0] == ToolCall("call_a", "get_weather", json.loads(arguments))
     assert isinstance(seen[1], Usage)
-    assert seen[2] == Done("tool_calls", GEN_ID, MODEL)
+    assert seen[2] == Done("tool_calls", GEN_ID, MODEL, "Mistral")
 
 
 def test_interleaved_tool_calls_come_out_in_index_order() -> None:
@@ -633,7 +637,7 @@ def test_injected_error_factory() -> None:
 
 def test_null_error_field_is_not_an_error() -> None:
     raw = stream(chunk({"content": "a"}, "stop", error=None))
-    assert events(raw) == [Content("a"), Done("stop", GEN_ID, MODEL)]
+    assert events(raw) == [Content("a"), Done("stop", GEN_ID, MODEL, "Mistral")]
 
 
 # --- any split gives the same events ---------------------------------------------

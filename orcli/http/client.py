@@ -170,11 +170,19 @@ class Client:
         exc.args = tuple(a.replace(key, REDACTED) if isinstance(a, str) else a
                          for a in exc.args)
 
+    def get_json(self, path: str, params: dict[str, str] | None = None,
+                 need_key: bool = True) -> dict[str, Any]:
+        """GET base_url + path (with a query from `params`); the answer's JSON object."""
+        from urllib.parse import urlencode
+
+        url = self.settings.base_url + path + (f"?{urlencode(params)}" if params else "")
+        headers = build_headers(self.settings, need_key=need_key)
+        return self._retrying(lambda: self._json_attempt("GET", url, headers, None))
+
     def list_models(self) -> list[dict[str, Any]]:
         """GET /models: the catalog's `data` list."""
         url = self.settings.base_url + "/models"
-        headers = build_headers(self.settings, need_key=False)
-        answer = self._retrying(lambda: self._json_attempt("GET", url, headers, None))
+        answer = self.get_json("/models", need_key=False)
         data = answer.get("data")
         if not isinstance(data, list):
             raise UpstreamError(f"GET {url}: the answer has no 'data' list of models")

@@ -16,11 +16,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import Any, TypeAlias
 
 from orcli.errors import UpstreamError, describe_api_error, numeric_code, squeeze
+from orcli.response.events import (  # noqa: F401 (re-exported for the stream command)
+    Content,
+    Done,
+    Event,
+    Reasoning,
+    ToolCall,
+    Usage,
+    parse_arguments,
+    parse_usage,
+)
 
 DONE = "[DONE]"
 BOM = b"\xef\xbb\xbf"
@@ -31,39 +40,6 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 _raw_decode = json.JSONDecoder().raw_decode  # json.loads without its whitespace scans
 
 
-@dataclass(frozen=True, slots=True)
-class Content:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reasoning:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: object  # parsed JSON; the raw string when it does not parse
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    cost: Decimal | None
-    raw: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    finish_reason: str | None
-    id: str | None
-    model: str | None
-
-
-Event: TypeAlias = Content | Reasoning | ToolCall | Usage | Done
 ErrorFactory: TypeAlias = Callable[[dict[str, Any]], Exception]
 
 
@@ -280,7 +256,8 @@ class _CallParts:
             self.pieces.append(json.dumps(arguments))
 
     def to_event(self) -> ToolCall:
-        return ToolCall(self.id, self.name, parse_arguments("".join(self.pieces)))
+        raw = "".join(self.pieces)
+        return ToolCall(self.id, self.name, parse_arguments(raw), raw)
 
 
 class _StreamState:
@@ -293,6 +270,8 @@ class _StreamState:
         self.finish_reason: str | None = None
         self.id: str | None = None
         self.model: str | None = None
+        self.provider: str | None = None
+        self.details: list[dict[str, Any]] = []  # reasoning_details, assembled from deltas
 
     def feed(self, chunk: dict[str, Any], on_error: ErrorFactory) -> Iterator[Event]:
         """Yield the text events of one chunk and remember the rest."""
@@ -307,6 +286,9 @@ class _StreamState:
         tool_calls = delta.get("tool_calls")
         if isinstance(tool_calls, list):
             self._collect(tool_calls)
+        details = delta.get("reasoning_details")
+        if isinstance(details, list):
+            merge_reasoning_details(self.details, details)
         if finish_reason:
             self.finish_reason = finish_reason
         if isinstance(chunk.get("usage"), dict):
@@ -321,13 +303,15 @@ class _StreamState:
             yield call.to_event()
         if self.usage is not None:
             yield self.usage
-        yield Done(self.finish_reason, self.id, self.model)
+        yield Done(self.finish_reason, self.id, self.model, self.provider, tuple(self.details))
 
     def note_ids(self, chunk: dict[str, Any]) -> None:
         if isinstance(chunk.get("id"), str) and chunk["id"]:
             self.id = chunk["id"]
         if isinstance(chunk.get("model"), str) and chunk["model"]:
             self.model = chunk["model"]
+        if isinstance(chunk.get("provider"), str) and chunk["provider"]:
+            self.provider = chunk["provider"]
 
     def _collect(self, fragments: list[Any]) -> None:
         for position, fragment in enumerate(fragments):
@@ -344,6 +328,33 @@ class _StreamState:
                 self.calls.append(call)
                 self.by_index[index] = call
             call.absorb(fragment)
+
+
+# The string fields of a reasoning detail that arrive in pieces, one per delta.
+_DETAIL_PIECES = ("text", "summary", "data", "signature")
+
+
+def merge_reasoning_details(into: list[dict[str, Any]], deltas: list[Any]) -> None:
+    """Add streamed reasoning_details deltas to the details assembled so far.
+
+    A delta with the `index` (else the type) of the last detail continues it:
+    its text pieces are appended, other fields kept from their first value.
+    """
+    for delta in deltas:
+        if not isinstance(delta, dict):
+            continue
+        last = into[-1] if into else None
+        same = last is not None and (
+            last.get("index") == delta.get("index") if "index" in delta
+            else last.get("type") == delta.get("type"))
+        if not same:
+            into.append(dict(delta))
+            continue
+        for key, value in delta.items():
+            if key in _DETAIL_PIECES and isinstance(value, str) and isinstance(last.get(key), str):
+                last[key] += value
+            elif last.get(key) is None:
+                last[key] = value
 
 
 def _first_choice(chunk: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -375,45 +386,3 @@ def _detail_text(detail: object) -> str:
     key = {"reasoning.text": "text", "reasoning.summary": "summary"}.get(detail.get("type"))
     value = detail.get(key) if key else None  # reasoning.encrypted has nothing to show
     return value if isinstance(value, str) else ""
-
-
-def parse_arguments(text: object) -> object:
-    """Tool-call arguments as JSON; "" (or none) means {}; text that is not JSON stays text."""
-    if not isinstance(text, str):
-        return {} if text is None else text
-    if not text.strip():
-        return {}
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
-
-
-def parse_usage(usage: dict[str, Any]) -> Usage:
-    """Token counts and cost from a `usage` object; odd values read as 0 and no cost."""
-    return Usage(
-        prompt_tokens=_count(usage.get("prompt_tokens")),
-        completion_tokens=_count(usage.get("completion_tokens")),
-        cost=_cost(usage.get("cost")),
-        raw=usage,
-    )
-
-
-def _count(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return 0
-
-
-def _cost(value: object) -> Decimal | None:
-    # str() of a float is its shortest round-tripping form, so 0.0000152
-    # becomes Decimal("0.0000152"), not the binary float's long expansion.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        cost = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return cost if cost.is_finite() else None
