@@ -675,7 +675,7 @@ def test_backoff_is_injectable_through_the_constructor(server):
     server.json(error_body(500, "x"), status=500)
     server.json(completion("ok"))
     backoff = Backoff(base=0.25, sleep=waits.append, jitter=lambda: 0.0)
-    answer = Client(settings_for(server.base_url), backoff=backoff).chat({"model": "m"})
+    answer = Client(settings_for(server.base_url), backoff=backoff).chat({"model": "m"}).answer
     assert answer["choices"][0]["message"]["content"] == "ok"
     assert waits == [0.125]  # no jitter: half the first step
 

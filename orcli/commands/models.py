@@ -10,14 +10,11 @@ A variable price (the auto router's "-1") is written as `variable`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from orcli import render
 from orcli.errors import ExitStatus, UsageError
-from orcli.io.inputs import CommandOptions
 from orcli.models import catalog
 from orcli.models.pricing import (
     format_decimal,
@@ -26,6 +23,7 @@ from orcli.models.pricing import (
     parse_price,
     prices_from_model,
 )
+from orcli.options import ModelsOptions
 from orcli.render.iostreams import Streams
 from orcli.store.config import Settings, load_settings
 
@@ -48,21 +46,6 @@ _PER_UNIT = {
     "web_search": ("web search", "per search"),
 }
 
-
-@dataclass
-class ModelsOptions(CommandOptions):
-    search: str | None = None
-    show_id: str | None = None
-    max_price: Decimal | None = None
-    min_context: int | None = None
-    supports: Sequence[str] = ()
-    free: bool = False
-    modality: str | None = None
-    sort: str = "id"
-    reverse: bool = False
-    limit: int | None = None
-    json_out: bool = False
-    refresh: bool = False
 
 
 class ListRow(NamedTuple):

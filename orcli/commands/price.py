@@ -18,13 +18,12 @@ The default model is priced from its built-in entry: no key, no network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
 from orcli.errors import ExitStatus, UsageError
-from orcli.io.inputs import InputOptions, gather_messages
+from orcli.io.inputs import gather_messages
 from orcli.models.catalog import cache_dir_from_env, fetcher, find_model, load_catalog
 from orcli.models.pricing import (
     BUILTIN_MODELS,
@@ -37,17 +36,9 @@ from orcli.models.pricing import (
     format_usd,
     prices_from_model,
 )
+from orcli.options import PriceOptions
 from orcli.render.iostreams import Streams
 from orcli.store.config import Settings, load_settings
-
-
-@dataclass
-class PriceOptions(InputOptions):
-    input_tokens: int | None = None
-    output_tokens: int = 0
-    compare: Sequence[str] = ()
-    json_out: bool = False
-    refresh: bool = False
 
 
 @dataclass(frozen=True)

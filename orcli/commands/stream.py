@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from orcli import render
+from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
 from orcli.http.sse import (
     Content,
@@ -27,23 +28,39 @@ from orcli.http.sse import (
     iter_events,
 )
 from orcli.models.pricing import dumps_json
+from orcli.options import StreamOptions
 from orcli.render.iostreams import Streams
+from orcli.response.result import Result, ResultBuilder
+from orcli.store.config import load_settings
 
 if TYPE_CHECKING:
-    from orcli.commands.chat import ChatOptions
     from orcli.http.client import Client
 
 
-def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams: Streams,
-               spinner: render.Spinner) -> int:
+def run_stream(opts: StreamOptions, streams: Streams) -> int:
     """Send the streaming request, relay its events, then the usage line."""
-    from orcli.commands.chat import usage_text, want_usage
+    settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    body = prepare_request(opts, streams, settings, stream=True)
+    if opts.dry_run:
+        render.write_json(streams, body)
+        return ExitStatus.OK
+    spinner = render.Spinner(streams, f"waiting for {settings.model}")
+    client = open_client(settings, opts, spinner)
+    result = relay_stream(client, body, opts, streams, spinner)
+    if want_usage(opts, streams):
+        write_usage(result, settings, streams)
+    return ExitStatus.OK
 
+
+def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, streams: Streams,
+                 spinner: render.Spinner) -> Result:
+    """Print the stream's events as they come; the Result once it is complete."""
     spinner.start()
     output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning, spinner.stop)
+    builder = ResultBuilder()
     try:
         with client.stream(body) as chunks:  # leaving the block closes the connection
-            relay(iter_events(flush_between_reads(chunks, streams.stdout)), output)
+            relay(iter_events(flush_between_reads(chunks, streams.stdout)), output, builder)
     except OrcliError as exc:
         output.fail(exc)
         raise
@@ -52,10 +69,7 @@ def run_stream(client: Client, body: dict[str, Any], opts: ChatOptions, streams:
         raise
     finally:
         spinner.stop()
-    if want_usage(opts, streams):
-        model = output.model or client.settings.model
-        render.write_usage(streams, usage_text(model, output.usage, client.settings, streams.env))
-    return ExitStatus.OK
+    return builder.build()
 
 
 def flush_between_reads(chunks: Iterable[bytes], stdout: BinaryIO) -> Iterator[bytes]:
@@ -69,7 +83,8 @@ def flush_between_reads(chunks: Iterable[bytes], stdout: BinaryIO) -> Iterator[b
         stdout.flush()
 
 
-def relay(events: Iterable[Event], output: TextOutput | JsonlOutput) -> None:
+def relay(events: Iterable[Event], output: TextOutput | JsonlOutput,
+          builder: ResultBuilder) -> None:
     """Hand each event to the output as it comes: one lookup and one write per event."""
     handlers = {Content: output.content, Reasoning: output.reasoning,
                 ToolCall: output.tool_call, Usage: output.remember_usage, Done: output.done}
@@ -78,6 +93,7 @@ def relay(events: Iterable[Event], output: TextOutput | JsonlOutput) -> None:
             # A provider may end with finish_reason "error" and no error object:
             # the answer is incomplete, so it must not pass as a success.
             raise UpstreamError("the provider ended the answer with finish_reason \"error\"")
+        builder.add(event)
         handlers[type(event)](event)
 
 
@@ -96,8 +112,6 @@ class _Output:
         self.before_output = before_output
         self.dim_reasoning = streams.stderr_color
         self.reasoning_last = ""  # last character of reasoning on stderr; "" before any
-        self.usage: Usage | None = None
-        self.model: str | None = None
 
     def show(self, event: Reasoning) -> None:
         """Reasoning on stderr as it comes, with --show-reasoning."""
@@ -139,11 +153,10 @@ class TextOutput(_Output):
         self.calls.append(tool_call_dict(event))
 
     def remember_usage(self, event: Usage) -> None:
-        self.usage = event
+        pass  # the usage line comes from the Result, after the answer
 
     def done(self, event: Done) -> None:
         self.before_output()
-        self.model = event.model
         self.end_reasoning()
         self.end_line()
         if self.calls:
@@ -194,7 +207,6 @@ class JsonlOutput(_Output):
         self._write({"type": "tool_call", **tool_call_dict(event)})
 
     def remember_usage(self, event: Usage) -> None:
-        self.usage = event
         self.before_output()
         self.streams.out(dumps_json({
             "type": "usage", "prompt_tokens": event.prompt_tokens,
@@ -202,7 +214,6 @@ class JsonlOutput(_Output):
         }) + "\n", flush=True)
 
     def done(self, event: Done) -> None:
-        self.model = event.model
         self.end_reasoning()
         self._write({"type": "done", "finish_reason": event.finish_reason,
                      "id": event.id, "model": event.model})

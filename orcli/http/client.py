@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -67,6 +68,15 @@ MAX_BODY_BYTES = 256 * 1024 * 1024
 REDACTED = "<redacted>"
 DEFAULT_BACKOFF = Backoff()  # tests replace it with a fast one that records its sleeps
 T = TypeVar("T")
+CACHE_STATUS_HEADER = "X-OpenRouter-Cache-Status"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A whole JSON answer, and what the response cache said of it (HIT, MISS or None)."""
+
+    answer: dict[str, Any]
+    cache_status: str | None = None
 
 
 def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
@@ -129,19 +139,20 @@ class Client:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST /chat/completions and return the parsed answer."""
-        url, headers, data = self._post_parts(body)
-        return self._retrying(lambda: self._json_attempt("POST", url, headers, data))
+    def chat(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
+        """POST /chat/completions; the parsed answer and the response cache's verdict."""
+        url, all_headers, data = self._post_parts(body, headers)
+        return self._retrying(lambda: self._json_attempt("POST", url, all_headers, data))
 
     @contextmanager
-    def stream(self, body: dict[str, Any]) -> Iterator[Iterator[bytes]]:
+    def stream(self, body: dict[str, Any],
+               headers: dict[str, str] | None = None) -> Iterator[Iterator[bytes]]:
         """POST a streaming request; yields an iterator of raw byte chunks.
 
         Retries end once the first event is in: after that the caller may have
         printed text, and a second answer would repeat it.
         """
-        url, headers, data = self._post_parts(body)
+        url, headers, data = self._post_parts(body, headers)
         # Uncompressed: a compressor may hold pieces back, and only a body with
         # nothing to decode can take body_reader's short way.
         headers["Accept-Encoding"] = "identity"
@@ -177,7 +188,7 @@ class Client:
 
         url = self.settings.base_url + path + (f"?{urlencode(params)}" if params else "")
         headers = build_headers(self.settings, need_key=need_key)
-        return self._retrying(lambda: self._json_attempt("GET", url, headers, None))
+        return self._retrying(lambda: self._json_attempt("GET", url, headers, None)).answer
 
     def list_models(self) -> list[dict[str, Any]]:
         """GET /models: the catalog's `data` list."""
@@ -188,8 +199,9 @@ class Client:
             raise UpstreamError(f"GET {url}: the answer has no 'data' list of models")
         return data
 
-    def _post_parts(self, body: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
-        headers = build_headers(self.settings)
+    def _post_parts(self, body: dict[str, Any], extra: dict[str, str] | None
+                    ) -> tuple[str, dict[str, str], bytes]:
+        headers = build_headers(self.settings) | (extra or {})
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         return self.settings.base_url + "/chat/completions", headers, data
 
@@ -215,11 +227,12 @@ class Client:
 
     def _json_attempt(
         self, method: str, url: str, headers: dict[str, str], data: bytes | None
-    ) -> dict[str, Any]:
+    ) -> Reply:
         deadline = Deadline(self.settings.timeout)
         with closing(self._open(method, url, headers, data, deadline)) as response:
             content = read_body(response, deadline)
-        return parse_answer(response.status_code, response.headers, content)
+        answer = parse_answer(response.status_code, response.headers, content)
+        return Reply(answer, response.headers.get(CACHE_STATUS_HEADER))
 
     def _stream_attempt(
         self, url: str, headers: dict[str, str], data: bytes

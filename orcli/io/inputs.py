@@ -6,14 +6,14 @@ bytes read here. chat, stream and price share it through `InputOptions`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from orcli.errors import UsageError
+from orcli.options import BodyOptions, InputOptions
 from orcli.render.iostreams import Streams
 from orcli.request.messages import Source, build_messages, decode_input
+from orcli.request.payload import BodyFiles
 
 # No model reads this much (the largest contexts are a few million tokens, tens of
 # MB of text); the cap keeps `-f /dev/zero` or a runaway pipe from eating memory.
@@ -28,24 +28,6 @@ def read_capped(stream: BinaryIO, label: str) -> bytes:
                          "model reads; nothing was sent")
     return data
 
-
-@dataclass
-class CommandOptions:
-    """What every command's options carry: setting flags and --debug."""
-
-    settings_flags: dict[str, Any] = field(default_factory=dict)
-    debug: bool = False
-
-
-@dataclass
-class InputOptions(CommandOptions):
-    """The input flags that chat, stream and price share."""
-
-    words: Sequence[str] = ()
-    files: Sequence[str] = ()
-    messages_path: str | None = None
-    system: str | None = None
-    no_stdin: bool = False
 
 
 def gather_messages(opts: InputOptions, streams: Streams) -> list[dict]:
@@ -92,3 +74,28 @@ def read_text_file(path: str, flag: str) -> bytes:
 def read_flag_text(path: str, flag: str) -> str:
     """The text of a file a flag names (--schema, --tools): strict UTF-8, or exit 2."""
     return decode_input(Source(f"{flag} file {path}", read_text_file(path, flag)))
+
+
+def read_body_files(opts: BodyOptions) -> BodyFiles:
+    """The texts of --schema (inline JSON or a file) and --tools, read once, nothing changed."""
+    schema, name = (None, "response") if opts.schema is None else read_schema(opts.schema)
+    tools = None if opts.tools is None else read_flag_text(opts.tools, "--tools")
+    return BodyFiles(schema=schema, schema_name=name, tools=tools)
+
+
+def read_schema(value: str) -> tuple[str, str]:
+    """--schema takes inline JSON or a path; the schema's name comes from its file or title."""
+    if value.lstrip().startswith("{"):
+        return value, _schema_title(value) or "response"
+    text = read_flag_text(value, "--schema")
+    return text, _schema_title(text) or Path(value).stem
+
+
+def _schema_title(text: str) -> str | None:
+    import json
+
+    try:
+        title = json.loads(text).get("title")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    return title if isinstance(title, str) else None

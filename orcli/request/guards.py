@@ -92,11 +92,13 @@ def _utf8_len(text: str) -> int:
 
 def check_guards(
     body: dict[str, Any], settings: Settings, max_cost: Decimal | None, streams: Streams
-) -> None:
-    """Refuse (exit 8) a request over budget or over the model's context.
+) -> dict[str, Any]:
+    """The body to send, or exit 8 for a request over budget or over the model's context.
 
-    Without max_tokens in the body, --max-cost sets the largest max_tokens that fits.
+    Without max_tokens in the body, --max-cost sets the largest max_tokens that fits
+    (in a new body; the one given is not changed).
     """
+    body = dict(body)
     model = str(body.get("model", settings.model))
     prices = None
     if max_cost is not None:
@@ -109,12 +111,13 @@ def check_guards(
     if context is None:
         context = known_context(model, settings, streams.env)
     if context is None and prices is None:
-        return  # neither guard can apply: nothing to count
+        return body  # neither guard can apply: nothing to count
     prompt = PromptSize(model, body.get("messages") or [], body.get("tools"))
     if context is not None:
         check_context(prompt, context)
     if prices is not None and max_cost is not None:
         check_budget(body, prompt, prices, max_cost, context)
+    return body
 
 
 def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int | None:

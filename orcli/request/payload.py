@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from orcli.errors import UsageError
+from orcli.options import BodyOptions
 
 # Ranges documented by OpenRouter's parameters page; checked before sending.
 RANGES: dict[str, tuple[float, float]] = {
@@ -32,36 +32,38 @@ RESERVED_OPTIONS = {
 TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
-@dataclass
-class BodyOptions:
-    """The body flags of chat and stream, as the user gave them (None = not given)."""
+@dataclass(frozen=True)
+class BodyFiles:
+    """The text of the files the body flags name, read before building (see orcli.io)."""
 
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    stop: Sequence[str] = ()
-    seed: int | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    options: Sequence[str] = ()
     schema: str | None = None
     schema_name: str = "response"
-    json_object: bool = False
     tools: str | None = None
-    tool_choice: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Body fields that have a flag of their own: `-o` may set them only when the flag
+# is not given, and then gets the flag's checks.
+FLAG_FIELDS = {
+    "temperature": "-t/--temperature", "top_p": "--top-p", "max_tokens": "--max-tokens",
+    "stop": "--stop", "seed": "--seed", "frequency_penalty": "--frequency-penalty",
+    "presence_penalty": "--presence-penalty", "response_format": "--schema/--json-object",
+    "tools": "--tools", "tool_choice": "--tool-choice",
+}
 
 
 def build_payload(
-    model: str, messages: list[dict], opts: BodyOptions, stream: bool = False
+    model: str, messages: list[dict], opts: BodyOptions, files: BodyFiles = BodyFiles(),
+    stream: bool = False,
 ) -> dict[str, Any]:
     """The JSON body for POST /chat/completions."""
     body: dict[str, Any] = {"model": model, "messages": messages}
-    body.update(_sampling_fields(opts))
-    body.update(_format_fields(opts))
+    flagged = _sampling_fields(opts) | _format_fields(opts, files)
+    body.update(flagged)
     for raw in opts.options:
         key, value = parse_option(raw)
-        body[key] = value
+        if key in flagged:
+            raise UsageError(f"-o {key}=... and {FLAG_FIELDS[key]} both set {key}; give one")
+        body[key] = check_option_value(key, value)
     if stream:
         body["stream"] = True
     return body
@@ -84,39 +86,66 @@ def _sampling_fields(opts: BodyOptions) -> dict[str, Any]:
     return fields
 
 
-def check_range(name: str, value: float) -> float:
+def check_range(name: str, value: float, flag: str | None = None) -> float:
     """Refuse a value outside the API's documented range (exit 2)."""
     low, high = RANGES[name]
     if math.isnan(value) or not low <= value <= high:
-        flag = "--" + name.replace("_", "-")
+        flag = flag or FLAG_FIELDS[name]
         raise UsageError(f"{flag} must be between {low:g} and {high:g}, not {value:g}")
     return value
 
 
-def _format_fields(opts: BodyOptions) -> dict[str, Any]:
+def _format_fields(opts: BodyOptions, files: BodyFiles) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if opts.schema is not None and opts.json_object:
         raise UsageError("--schema and --json-object ask for different formats; give one")
-    if opts.schema is not None:
-        schema = parse_json_flag(opts.schema, "--schema")
+    if files.schema is not None:
+        schema = parse_json_flag(files.schema, "--schema")
         if not isinstance(schema, dict):
             raise UsageError("--schema must be a JSON object (a JSON Schema)")
         fields["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": _schema_name(opts.schema_name), "strict": True,
+            "json_schema": {"name": _schema_name(files.schema_name), "strict": True,
                             "schema": schema},
         }
     elif opts.json_object:
         fields["response_format"] = {"type": "json_object"}
-    if opts.tools is not None:
-        tools = parse_json_flag(opts.tools, "--tools")
-        if not isinstance(tools, list) or not all(_is_tool(t) for t in tools):
-            raise UsageError("--tools must be a JSON array of tool objects, "
-                             'e.g. [{"type": "function", "function": {"name": ...}}]')
-        fields["tools"] = tools
+    if files.tools is not None:
+        fields["tools"] = check_tools(parse_json_flag(files.tools, "--tools"), "--tools")
     if opts.tool_choice is not None:
         fields["tool_choice"] = parse_tool_choice(opts.tool_choice)
     return fields
+
+
+def check_tools(tools: object, flag: str) -> list[Any]:
+    """A JSON array of tool objects, or exit 2."""
+    if not isinstance(tools, list) or not all(_is_tool(t) for t in tools):
+        raise UsageError(f"{flag} must be a JSON array of tool objects, "
+                         'e.g. [{"type": "function", "function": {"name": ...}}]')
+    return tools
+
+
+def check_option_value(key: str, value: Any) -> Any:
+    """An `-o` value for a field that has a flag, checked as that flag checks it."""
+    flag = f"-o {key}"
+    if key in RANGES:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UsageError(f"{flag} must be a number, not {value!r}")
+        check_range(key, float(value), flag)
+    elif key in ("max_tokens", "seed"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{flag} must be a whole number, not {value!r}")
+        if key == "max_tokens" and value < 1:
+            raise UsageError(f"{flag} must be 1 or more, not {value}")
+    elif key == "stop":
+        if not (isinstance(value, str) or (isinstance(value, list)
+                                           and all(isinstance(v, str) for v in value))):
+            raise UsageError(f"{flag} must be a string or a JSON array of strings")
+    elif key == "tools":
+        check_tools(value, flag)
+    elif key in ("response_format", "tool_choice") and not isinstance(value, dict | str):
+        raise UsageError(f"{flag} must be a JSON object or a string")
+    return value
 
 
 def _is_tool(tool: object) -> bool:

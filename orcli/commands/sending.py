@@ -1,0 +1,65 @@
+"""What chat and stream share: the request they send, the client, and the usage line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from orcli import render
+from orcli.io.inputs import gather_messages, read_body_files
+from orcli.options import AnswerOptions
+from orcli.render.iostreams import Streams
+from orcli.request.payload import build_payload
+from orcli.response.result import Result
+from orcli.store.config import Settings
+
+if TYPE_CHECKING:
+    from orcli.http.client import Client
+
+
+def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
+                    stream: bool) -> dict[str, Any]:
+    """The body to send: messages and flags, then every check that precedes sending."""
+    messages = gather_messages(opts, streams)
+    body = build_payload(settings.model, messages, opts.body, read_body_files(opts.body),
+                         stream=stream)
+    from orcli.request.guards import check_guards
+
+    return check_guards(body, settings, opts.max_cost, streams)
+
+
+def open_client(settings: Settings, opts: AnswerOptions, spinner: render.Spinner) -> Client:
+    """The client; retry notes and --debug lines go through the spinner, which erases first."""
+    from orcli.http.client import Client
+
+    return Client(settings, debug=spinner.line if opts.debug else None, notify=spinner.line)
+
+
+def want_usage(opts: AnswerOptions, streams: Streams) -> bool:
+    """--usage / --no-usage, else on only when stderr is a terminal."""
+    return opts.usage if opts.usage is not None else streams.stderr_isatty
+
+
+def write_usage(result: Result, settings: Settings, streams: Streams) -> None:
+    """The usage line for an answer, naming the model that served it."""
+    render.write_usage(streams, usage_text(result, settings, streams.env))
+
+
+def usage_text(result: Result, settings: Settings | None = None,
+               env: Mapping[str, str] | None = None) -> str:
+    """Tokens and dollars: `usage.cost` when the API gave it, else an estimate.
+
+    With `settings` and `env` the estimate may also use the cached catalog's prices;
+    without them only the built-in prices. No usage at all: "? in, ? out".
+    """
+    model = result.model or (settings.model if settings else "?")
+    usage = result.usage
+    if usage is None:
+        return render.usage_line(model, None, None, None, estimated=False)
+    tokens = (usage.prompt_tokens, usage.completion_tokens)
+    if usage.cost is not None:
+        return render.usage_line(model, *tokens, usage.cost, estimated=False)
+    from orcli.request.guards import estimate_usage_cost
+
+    estimate = estimate_usage_cost(model, *tokens, settings=settings, env=env)
+    return render.usage_line(model, *tokens, estimate, estimated=True)

@@ -1,0 +1,103 @@
+"""The frozen options of every command, as the command line gave them.
+
+`orcli.cli` fills one of these from argv and hands it to the command's run
+function; nothing downstream changes it. Files named by flags are read later,
+into new values, so building a request twice gives the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CommandOptions:
+    """What every command's options carry: setting flags, --debug and --no-color."""
+
+    settings_flags: Mapping[str, Any] = field(default_factory=dict)
+    debug: bool = False
+    no_color: bool = False
+
+
+@dataclass(frozen=True)
+class InputOptions(CommandOptions):
+    """The input flags that chat, stream and price share."""
+
+    words: Sequence[str] = ()
+    files: Sequence[str] = ()
+    messages_path: str | None = None
+    system: str | None = None
+    no_stdin: bool = False
+
+
+@dataclass(frozen=True)
+class BodyOptions:
+    """The body flags of chat and stream (None = not given); files are named, not read."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: Sequence[str] = ()
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    options: Sequence[str] = ()
+    schema: str | None = None  # inline JSON or a path
+    json_object: bool = False
+    tools: str | None = None  # a path
+    tool_choice: str | None = None
+
+    @property
+    def structured(self) -> bool:
+        """Whether the answer is asked for as JSON (printed as is, never as Markdown)."""
+        return self.schema is not None or self.json_object
+
+
+@dataclass(frozen=True)
+class AnswerOptions(InputOptions):
+    """What chat and stream share: the body, the guards and the usage line."""
+
+    body: BodyOptions = field(default_factory=BodyOptions)
+    dry_run: bool = False
+    usage: bool | None = None  # None: on when stderr is a terminal
+    show_reasoning: bool = False
+    max_cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChatOptions(AnswerOptions):
+    json_out: bool = False
+    plain: bool = False
+
+
+@dataclass(frozen=True)
+class StreamOptions(AnswerOptions):
+    jsonl: bool = False
+
+
+@dataclass(frozen=True)
+class ModelsOptions(CommandOptions):
+    search: str | None = None
+    show_id: str | None = None
+    max_price: Decimal | None = None
+    min_context: int | None = None
+    supports: Sequence[str] = ()
+    free: bool = False
+    modality: str | None = None
+    sort: str = "id"
+    reverse: bool = False
+    limit: int | None = None
+    json_out: bool = False
+    refresh: bool = False
+
+
+@dataclass(frozen=True)
+class PriceOptions(InputOptions):
+    input_tokens: int | None = None
+    output_tokens: int = 0
+    compare: Sequence[str] = ()
+    json_out: bool = False
+    refresh: bool = False
