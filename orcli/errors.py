@@ -155,8 +155,12 @@ def numeric_code(code: object) -> int | None:
     return None
 
 
-def error_from_body(http_status: int, body: bytes) -> OrcliError:
-    """The error for a non-2xx answer, from its JSON error body or its bare status."""
+def error_from_body(http_status: int, body: bytes, url: str = "") -> OrcliError:
+    """The error for a non-2xx answer, from its JSON error body or its bare status.
+
+    An answer that is not the API's (an HTML page, a bare 404) names the URL
+    called, as the base URL is the likely mistake.
+    """
     import json
 
     try:
@@ -168,7 +172,15 @@ def error_from_body(http_status: int, body: bytes) -> OrcliError:
         error = payload["error"]
         code = error.get("code") if isinstance(error, dict) else None
         return ApiError(describe_api_error(error, http_status), status, http_status, code)
+    if isinstance(payload, dict) and isinstance(payload.get("detail"), str | list):
+        # FastAPI-style servers (vLLM, transformers serve): {"detail": "..."}.
+        detail = payload["detail"]
+        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+        return ApiError(f"HTTP {http_status}: {squeeze(text, 300)}", status, http_status)
     kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
     if not body.strip():
         kind = "an empty body"
-    return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)
+    if http_status >= 500 or not url:  # a gateway's page: the base URL is likely right
+        return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)
+    return ApiError(f"HTTP {http_status} from {squeeze(url, 200)}: the server sent {kind}; "
+                    "check --base-url / OPENROUTER_BASE_URL", status, http_status)

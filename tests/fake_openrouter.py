@@ -55,6 +55,7 @@ class FakeOpenRouter:
         self.requests: list[Recorded] = []
         self.replies: deque[Reply] = deque()
         self.unscripted: list[str] = []
+        self.connections = 0  # TCP connections accepted: shows whether the client reuses them
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -112,6 +113,11 @@ def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with fake.lock:
+                fake.connections += 1
 
         def do_GET(self) -> None:
             self._serve("GET")

@@ -277,10 +277,16 @@ def test_reasoning_only_on_stderr_when_asked(server, run):
 
 # ---- errors ---------------------------------------------------------------------
 
-def test_no_key_exits_3_and_sends_nothing(server, run):
-    result = run("chat", "hi", key=False, expect=3)
+@pytest.mark.parametrize("url", ["https://openrouter.ai/api/v1", "https://eu.openrouter.ai/api/v1"])
+def test_no_key_for_openrouter_exits_3_and_sends_nothing(run, url):
+    result = run("chat", "hi", key=False, base_url=url, expect=3)
     assert result.stderr.startswith("orcli: error: no API key")
-    assert server.requests == []
+
+
+def test_no_key_for_another_server_sends_no_authorization_header(server, run):
+    server.json(completion("local"))
+    assert run("chat", "hi", key=False).stdout == "local\n"
+    assert "authorization" not in server.requests[0].headers
 
 
 @pytest.mark.parametrize("status,body,code,words", [

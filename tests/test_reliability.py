@@ -23,7 +23,7 @@ import pytest
 from orcli.http import client as client_module
 from orcli.http.client import Client
 from orcli.http.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
-from orcli.http.sse import Content, iter_events
+from orcli.http.sse import Content
 from orcli.store.config import resolve_settings
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (
@@ -338,6 +338,8 @@ def test_200_with_an_error_body_coded_429_exits_6(server, run):
 
 # ---- error bodies a broken or hostile server may send ------------------------------
 
+CATALOG_PAGE = {"data": [{"id": "m", "name": "M"}]}
+
 DEEP = b"[" * 100_000  # deeper than json.loads can go: RecursionError, not ValueError
 
 
@@ -403,8 +405,18 @@ def test_stream_first_event_error_that_is_not_transient_is_not_retried(server, r
 
 def test_stream_first_event_is_replayed_to_the_reader(server):
     server.sse([PROCESSING, data(chunk("a")), data(chunk("b")), DONE])
-    with Client(settings_for(server.base_url)).stream({"model": "m", "messages": []}) as chunks:
-        assert [e.text for e in iter_events(chunks) if isinstance(e, Content)] == ["a", "b"]
+    with Client(settings_for(server.base_url)).stream({"model": "m", "messages": []}) as reply:
+        assert [e.text for e in reply.events if isinstance(e, Content)] == ["a", "b"]
+
+
+def test_one_client_reuses_one_connection_for_many_calls(server):
+    client = Client(settings_for(server.base_url))
+    for text in ("a", "b", "c"):
+        server.json(completion(text))
+        assert client.chat({"model": "m"}).answer["choices"][0]["message"]["content"] == text
+    server.json(CATALOG_PAGE)
+    client.list_models()
+    assert server.connections == 1
 
 
 # ---- time limits -------------------------------------------------------------------
@@ -436,11 +448,18 @@ def test_keepalive_comments_do_not_reset_the_stream_deadline(server, run):
     assert len(server.requests) == 1
 
 
-def test_deadline_covers_the_whole_stream_not_each_read(server, run):
-    pieces = [data(chunk(str(i))) for i in range(30)]
+def test_a_stream_that_keeps_producing_text_is_never_cut(server, run):
+    pieces = [data(chunk(str(i % 10))) for i in range(12)]
     server.sse([w for piece in pieces for w in (piece, 0.1)] + [DONE])
-    result = run("stream", "hi", "--timeout", "1", expect=7)
-    assert result.stdout.startswith("0123")  # what arrived in time stays printed
+    result = run("stream", "hi", "--timeout", "0.5")  # 1.2 s in all, 0.1 s between events
+    assert result.stdout == "012345678901\n"
+
+
+def test_keepalives_between_events_do_not_count_as_progress(server, run):
+    server.sse([data(chunk("a"))] + [PROCESSING, 0.1] * 15 + [data(chunk("b")), DONE])
+    result = run("stream", "hi", "--timeout", "0.5", expect=7)
+    assert result.stdout == "a\n"
+    assert "did not finish within 0.5 s" in result.stderr
 
 
 def test_stream_going_silent_keeps_the_text_and_exits_7(server, run):
@@ -600,7 +619,7 @@ def test_html_error_page_is_retried_then_summarised(server, run):
 def test_html_page_answering_a_stream_exits_7(server, run):
     server.raw(b"<html><body>Please log in to the captive portal</body></html>")
     result = run("stream", "hi", expect=7)
-    assert "HTTP 200 but the answer is not JSON (an HTML page)" in result.stderr
+    assert "but the answer is an HTML page, not JSON; check --base-url" in result.stderr
 
 
 def test_error_inside_a_200_exits_7_naming_the_provider(server, run):

@@ -5,14 +5,14 @@ answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
 object per event, flushed). Both write once per event and remember only the
 last character printed, so the cost per chunk does not grow with the answer.
 The text is flushed once per read of the network, before orcli waits for the
-next (`flush_between_reads`): a read often brings several events.
+next (the client calls `after_read`): a read often brings several events.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from orcli import render
 from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
@@ -25,7 +25,6 @@ from orcli.http.sse import (
     StreamError,
     ToolCall,
     Usage,
-    iter_events,
 )
 from orcli.models.pricing import dumps_json
 from orcli.options import StreamOptions
@@ -59,8 +58,11 @@ def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, stre
     output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning, spinner.stop)
     builder = ResultBuilder()
     try:
-        with client.stream(body) as chunks:  # leaving the block closes the connection
-            relay(iter_events(flush_between_reads(chunks, streams.stdout)), output, builder)
+        # Flushed once per read of the network: each piece shows as soon as it has
+        # arrived, with one write to stdout per read instead of one per event.
+        with client.stream(body, after_read=streams.stdout.flush) as reply:
+            builder.cache_status = reply.cache_status
+            relay(reply.events, output, builder)
     except OrcliError as exc:
         output.fail(exc)
         raise
@@ -70,17 +72,6 @@ def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, stre
     finally:
         spinner.stop()
     return builder.build()
-
-
-def flush_between_reads(chunks: Iterable[bytes], stdout: BinaryIO) -> Iterator[bytes]:
-    """The chunks, with stdout flushed after each one's events, before the next read.
-
-    Each piece shows as soon as it has arrived, as with a flush per event, but
-    with one write to stdout per read instead of one per event.
-    """
-    for chunk in chunks:
-        yield chunk  # the SSE reader asks for the next chunk once this one is handled
-        stdout.flush()
 
 
 def relay(events: Iterable[Event], output: TextOutput | JsonlOutput,

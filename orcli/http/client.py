@@ -1,43 +1,40 @@
-"""The only module that speaks HTTP: sessions, headers, retries, deadlines, errors.
+"""The HTTP client: headers, the retry loop, the watchdog, and turning answers into data.
 
-Everything the network can do wrong becomes an OrcliError here, so commands
-deal in dicts and byte chunks only.
+Everything the network can do wrong becomes an OrcliError here (the words are in
+`orcli.http.failures`), so commands deal in answers and stream events only.
 
 Retries are one loop (`Client._retrying`; the policy is in `orcli.http.retry`), not
 urllib3's `Retry`, because most cases SPEC lists need what `Retry` cannot do:
 a 400 whose `error.code` is 502 and a 200 whose body is an error need the body;
 a stream is only known to be good once its first event is in; a `Retry-After`
-over 60 s must end the run with exit 6, not be slept through (urllib3 sleeps
-whatever the header says); it ignores `X-RateLimit-Reset`; and tests need the
-sleep injectable. Both together would split `--retries` between two counters,
-so the adapter gets `max_retries=0` and the loop handles connection failures too.
+over 60 s must end the run with exit 6, not be slept through; it ignores
+`X-RateLimit-Reset`; and tests need the sleep injectable. So the adapter makes no
+retries of its own and the loop handles connection failures too.
 
 Redirects are not followed: requests would turn the POST into a GET (and
 the server's answer into a puzzling 405) and drop the key on another host.
 A 3xx is reported with its Location, for --base-url.
 
-Not retried: TLS errors (they fail the same way again), a read timeout (the
-server had the request and may bill it), anything after a stream's first event.
+Not retried: TLS errors (they fail the same way again), a timeout once the
+request was sent (the server had it and may bill it), anything after a stream's
+first event.
 
-`--timeout` is a wall-clock deadline per attempt: requests' own timeout restarts
-with every byte, so `: OPENROUTER PROCESSING` each second would never time out.
-urllib3's `Timeout(total=...)` bounds connect plus the wait for the headers, and
-each body read first shrinks the socket timeout to what is left.
+`--timeout` is time without progress, kept by the Client's watchdog
+(`orcli.http.transport`): the headers are progress, then each stream event; a
+whole answer must arrive within --timeout of its headers.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-from urllib3 import Timeout
 
 from orcli import __version__
 from orcli.errors import (
@@ -48,24 +45,23 @@ from orcli.errors import (
     UpstreamError,
     describe_api_error,
     error_from_body,
-    squeeze,
 )
-from orcli.http.body import iter_chunks
+from orcli.http.body import iter_body, read_body
+from orcli.http.failures import network_error, redirected
 from orcli.http.retry import (
     Backoff,
-    Deadline,
     Retryable,
     error_object,
     final_error,
-    peek_first_event,
     retryable_if_transient,
     timed_out,
 )
+from orcli.http.secrets import Redactor
+from orcli.http.sse import StreamError, iter_events
+from orcli.http.transport import Watchdog, WatchedAdapter
+from orcli.response.events import Event
 from orcli.store.config import Settings
 
-# A JSON answer bigger than this comes from a broken or hostile server, not a model.
-MAX_BODY_BYTES = 256 * 1024 * 1024
-REDACTED = "<redacted>"
 DEFAULT_BACKOFF = Backoff()  # tests replace it with a fast one that records its sleeps
 T = TypeVar("T")
 CACHE_STATUS_HEADER = "X-OpenRouter-Cache-Status"
@@ -79,8 +75,21 @@ class Reply:
     cache_status: str | None = None
 
 
-def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
-    """The headers every request carries; the key only where one is needed."""
+@dataclass(frozen=True)
+class StreamReply:
+    """A stream's events as they come, and what the response cache said of it."""
+
+    events: Iterator[Event]
+    cache_status: str | None = None
+
+
+def build_headers(settings: Settings, need_key: bool = True,
+                  send_key: bool = True) -> dict[str, str]:
+    """The headers every request carries; the key when there is one to send.
+
+    A key is required only by OpenRouter itself: a local or self-hosted server
+    with no key set gets no Authorization header at all.
+    """
     headers = {
         "User-Agent": f"orcli/{__version__}",
         "X-OpenRouter-Title": settings.app_title,
@@ -89,14 +98,22 @@ def build_headers(settings: Settings, need_key: bool = True) -> dict[str, str]:
         "Content-Type": "application/json",
     }
     check_header_values(settings)
-    if settings.api_key:
+    if settings.api_key and send_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
-    elif need_key:
+    elif need_key and send_key and key_required(settings.base_url):
         raise ConfigError(
             "no API key: set OPENROUTER_API_KEY (or api_key in the config file); "
             "keys are at https://openrouter.ai/keys"
         )
     return headers
+
+
+def key_required(base_url: str) -> bool:
+    """Whether the base URL is OpenRouter's (openrouter.ai or a subdomain), which needs a key."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    return host == "openrouter.ai" or host.endswith(".openrouter.ai")
 
 
 def check_header_values(settings: Settings) -> None:
@@ -120,22 +137,29 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
 
 
 class Client:
-    """An OpenRouter (or OpenAI-compatible) endpoint, as `settings` describe it."""
+    """An OpenRouter (or OpenAI-compatible) endpoint, as `settings` describe it.
+
+    One Client keeps its connections open between requests; a thread that sends
+    requests of its own needs a Client of its own (batch gives each worker one).
+    """
 
     def __init__(
         self, settings: Settings, debug: Callable[[str], None] | None = None,
         notify: Callable[[str], None] | None = None, backoff: Backoff | None = None,
+        pool_size: int = 10,
     ) -> None:
         self.settings = settings
-        self.debug = debug
+        self._debug_line = debug
         self.notify = notify  # one stderr line per retry; None keeps quiet
         self.backoff = backoff or DEFAULT_BACKOFF
+        self.redact = Redactor.for_settings(settings)
+        self.watchdog = Watchdog()
         self.session = requests.Session()
         # requests puts ~/.netrc's login for the host in place of our Bearer
         # header, but only when no auth is set: this one leaves the request as
         # it is. trust_env stays on, so proxies from the environment still work.
         self.session.auth = _keep_headers
-        adapter = HTTPAdapter(max_retries=0)  # _retrying does every retry; see the docstring
+        adapter = WatchedAdapter(pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -145,41 +169,36 @@ class Client:
         return self._retrying(lambda: self._json_attempt("POST", url, all_headers, data))
 
     @contextmanager
-    def stream(self, body: dict[str, Any],
-               headers: dict[str, str] | None = None) -> Iterator[Iterator[bytes]]:
-        """POST a streaming request; yields an iterator of raw byte chunks.
+    def stream(self, body: dict[str, Any], headers: dict[str, str] | None = None,
+               after_read: Callable[[], None] | None = None) -> Iterator[StreamReply]:
+        """POST a streaming request; yields its events as they arrive.
 
-        Retries end once the first event is in: after that the caller may have
-        printed text, and a second answer would repeat it.
+        `after_read` runs once the events of each read of the network are handled
+        (stdout's flush). Retries end once the first event is in: after that the
+        caller may have printed text, and a second answer would repeat it.
         """
-        url, headers, data = self._post_parts(body, headers)
-        # Uncompressed: a compressor may hold pieces back, and only a body with
-        # nothing to decode can take body_reader's short way.
-        headers["Accept-Encoding"] = "identity"
-        response, chunks = self._retrying(lambda: self._stream_attempt(url, headers, data))
-        with closing(response):
-            try:
-                yield chunks
-            except OrcliError as exc:
-                # The caller parses the chunks, so a mid-stream error (or a
-                # snippet of bad data) surfaces in its block; it leaves through here.
-                self.scrub(exc)
-                raise
+        url, all_headers, data = self._post_parts(body, headers)
+        # Uncompressed: a compressor may hold pieces back.
+        all_headers["Accept-Encoding"] = "identity"
+        response, events = self._retrying(
+            lambda: self._stream_attempt(url, all_headers, data, after_read))
+        try:
+            yield StreamReply(events, response.headers.get(CACHE_STATUS_HEADER))
+        except OrcliError as exc:
+            self.scrub(exc)  # a mid-stream error surfaces in the caller's block
+            raise
+        finally:
+            response.close()
+            self.watchdog.disarm()
 
     def scrub(self, exc: OrcliError) -> None:
-        """Take the API key out of an error's text before anyone shows it.
+        """Take every secret (the key, a password in the base URL) out of an error's text.
 
         A server may echo the key ("Invalid API key: sk-or-...") in an error
         message, in an error inside the stream or in data that is not JSON.
-        Every error leaves the client through `_retrying` or `stream`, which
-        call this.
         """
-        key = self.settings.api_key
-        if not key:
-            return
-        exc.message = exc.message.replace(key, REDACTED)
-        exc.args = tuple(a.replace(key, REDACTED) if isinstance(a, str) else a
-                         for a in exc.args)
+        exc.message = self.redact(exc.message)
+        exc.args = tuple(self.redact(a) if isinstance(a, str) else a for a in exc.args)
 
     def get_json(self, path: str, params: dict[str, str] | None = None,
                  need_key: bool = True) -> dict[str, Any]:
@@ -191,13 +210,19 @@ class Client:
         return self._retrying(lambda: self._json_attempt("GET", url, headers, None)).answer
 
     def list_models(self) -> list[dict[str, Any]]:
-        """GET /models: the catalog's `data` list."""
+        """GET /models: the catalog's `data` list (no key is sent: the catalog needs none)."""
         url = self.settings.base_url + "/models"
-        answer = self.get_json("/models", need_key=False)
+        headers = build_headers(self.settings, need_key=False, send_key=False)
+        answer = self._retrying(lambda: self._json_attempt("GET", url, headers, None)).answer
         data = answer.get("data")
         if not isinstance(data, list):
-            raise UpstreamError(f"GET {url}: the answer has no 'data' list of models")
+            raise UpstreamError(f"GET {url}: the answer has no 'data' list of models; "
+                                "check --base-url / OPENROUTER_BASE_URL")
         return data
+
+    def debug(self, line: str) -> None:
+        if self._debug_line:
+            self._debug_line(self.redact(line))
 
     def _post_parts(self, body: dict[str, Any], extra: dict[str, str] | None
                     ) -> tuple[str, dict[str, str], bytes]:
@@ -228,46 +253,84 @@ class Client:
     def _json_attempt(
         self, method: str, url: str, headers: dict[str, str], data: bytes | None
     ) -> Reply:
-        deadline = Deadline(self.settings.timeout)
-        with closing(self._open(method, url, headers, data, deadline)) as response:
-            content = read_body(response, deadline)
-        answer = parse_answer(response.status_code, response.headers, content)
+        seconds = self.settings.timeout
+        response = self._open(method, url, headers, data)
+        try:
+            self.watchdog.arm(seconds)  # the whole answer within --timeout of its headers
+            content = read_body(response, self.watchdog, seconds)
+        finally:
+            response.close()  # a body read to its end has gone back to the pool already
+            self.watchdog.disarm()
+        answer = parse_answer(response.status_code, response.headers, content, url)
         return Reply(answer, response.headers.get(CACHE_STATUS_HEADER))
 
     def _stream_attempt(
-        self, url: str, headers: dict[str, str], data: bytes
-    ) -> tuple[requests.Response, Iterator[bytes]]:
-        deadline = Deadline(self.settings.timeout)
-        response = self._open("POST", url, headers, data, deadline)
+        self, url: str, headers: dict[str, str], data: bytes,
+        after_read: Callable[[], None] | None,
+    ) -> tuple[requests.Response, Iterator[Event]]:
+        seconds = self.settings.timeout
+        response = self._open("POST", url, headers, data)
         try:
             kind = response.headers.get("content-type", "")
             if response.status_code != 200 or kind.startswith(("application/json", "text/html")):
-                parse_answer(response.status_code, response.headers, read_body(response, deadline))
+                body = read_body(response, self.watchdog, seconds)
+                parse_answer(response.status_code, response.headers, body, url)
                 raise UpstreamError("asked for a stream but the server sent a single JSON answer")
-            return response, peek_first_event(iter_body(response, deadline), response.headers)
+            events = self._events(response, after_read)
+            first = self._first_event(events, response.headers)
+            return response, chain((first,), events)
         except BaseException:
             response.close()
+            self.watchdog.disarm()
             raise
+
+    def _events(self, response: requests.Response,
+                after_read: Callable[[], None] | None) -> Iterator[Event]:
+        """The stream's events; each one is progress, and keeps the watchdog away."""
+        chunks = iter_body(response, self.watchdog, self.settings.timeout)
+        if after_read is not None:
+            chunks = _each_then(chunks, after_read)
+        progress = self.watchdog.progress
+        for event in iter_events(chunks):
+            progress()
+            yield event
+
+    def _first_event(self, events: Iterator[Event], headers: Any) -> Event:
+        """The first event; a transient failure before it is worth another attempt."""
+        try:
+            return next(events)
+        except StreamError as exc:
+            raise retryable_if_transient(exc, 200, exc.error, headers) from None
+        except UpstreamError as exc:
+            # Nothing has been printed yet: a connection lost before the first
+            # event is retried like one lost before the headers; a timeout is not.
+            if self.watchdog.expired or not getattr(exc, "connection_lost", False):
+                raise
+            raise Retryable(exc) from None
 
     def _open(
         self, method: str, url: str, headers: dict[str, str], data: bytes | None,
-        deadline: Deadline,
     ) -> requests.Response:
-        """Send the request and wait for the status line and headers, within the deadline."""
-        if self.debug:
-            self.debug(f"{method} {url} headers={redact(headers)}")
+        """Send the request and wait for the status line and headers, under the watchdog."""
+        seconds = self.settings.timeout
+        self.debug(f"{method} {url} headers={redact(headers)}")
+        self.watchdog.arm(seconds)
         try:
             response = self.session.request(
                 method, url, headers=headers, data=data, stream=True, allow_redirects=False,
-                timeout=Timeout(total=max(deadline.remaining(), 0.001)),
-            )
-        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
-            raise network_error(exc, url, deadline.seconds, self.settings.api_key) from None
-        if self.debug:
-            self.debug(f"HTTP {response.status_code} {response.headers.get('content-type', '')}")
-        if deadline.remaining() <= 0:
+                timeout=(seconds, seconds))
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError,
+                OSError) as exc:
+            expired = self.watchdog.expired
+            self.watchdog.disarm()
+            if expired:
+                raise timed_out(seconds) from None
+            raise network_error(exc, url, seconds, self.redact) from None
+        self.debug(f"HTTP {response.status_code} {response.headers.get('content-type', '')}")
+        if self.watchdog.expired:
             response.close()
-            raise timed_out(deadline.seconds)
+            raise timed_out(seconds)
+        self.watchdog.progress()  # the headers are in
         if 300 <= response.status_code < 400:
             response.close()
             raise redirected(response.status_code, url, response.headers.get("location"),
@@ -275,71 +338,30 @@ class Client:
         return response
 
 
+def _each_then(chunks: Iterator[bytes], after: Callable[[], None]) -> Iterator[bytes]:
+    """The chunks, with `after` called once each one's events are handled."""
+    for chunk in chunks:
+        yield chunk  # the SSE reader asks for the next chunk once this one is handled
+        after()
+
+
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """Session auth that changes nothing; see Client.__init__."""
     return request
 
 
-def redirected(status: int, url: str, location: str | None, base_url: str) -> ConfigError:
-    """A 3xx: the base URL is out of date; name where the server points, as a base URL."""
-    if not location:
-        return ConfigError(f"HTTP {status}: the server redirected without saying where; "
-                           "check --base-url")
-    target = urljoin(url, location)
-    suffix = url[len(base_url):]  # "/chat/completions", "/models"
-    if suffix and target.endswith(suffix):
-        target = target[: -len(suffix)]
-    return ConfigError(f"HTTP {status}: the server redirected to {squeeze(location, 200)}; "
-                       f"set --base-url to {squeeze(target, 200)}")
-
-
-def iter_body(response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
-    """Bytes as they arrive within the deadline; a failure becomes one clear error."""
-    try:
-        yield from iter_chunks(response.raw, deadline)
-    except UpstreamError:
-        raise
-    except Exception as exc:  # socket, http.client and urllib3 errors alike
-        raise broken_answer(exc, deadline) from None
-
-
-def broken_answer(exc: BaseException, deadline: Deadline) -> UpstreamError:
-    """What went wrong while the body was coming; never retried, the server had the request."""
-    import http.client
-
-    causes = list(_causes(exc))
-    if deadline.remaining() <= 0 or _is_timeout(exc):
-        return timed_out(deadline.seconds, during_answer=True)
-    if any(isinstance(c, http.client.IncompleteRead) for c in causes) or any(
-            "ended prematurely" in str(c) for c in causes):
-        return UpstreamError("the connection closed before the answer was complete")
-    return UpstreamError(f"the connection broke during the answer: {_reason(exc)}")
-
-
-def read_body(response: requests.Response, deadline: Deadline) -> bytes:
-    """The whole body, read in chunks so that the deadline and a size limit hold."""
-    parts: list[bytes] = []
-    size = 0
-    for chunk in iter_body(response, deadline):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise UpstreamError(f"the answer is larger than {MAX_BODY_BYTES >> 20} MiB; gave up")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def parse_answer(http_status: int, headers: Any, content: bytes) -> dict[str, Any]:
+def parse_answer(http_status: int, headers: Any, content: bytes, url: str = "") -> dict[str, Any]:
     """The JSON object of a 200 answer; anything else raises the error it describes."""
     if http_status != 200:
-        error = error_from_body(http_status, content)
+        error = error_from_body(http_status, content, url)
         raise retryable_if_transient(error, http_status, error_object(content), headers)
     try:
         answer = json.loads(content)
     except (ValueError, RecursionError):
-        page = b"<html" in content[:512].lower()
-        raise UpstreamError(
-            f"HTTP 200 but the answer is not JSON ({'an HTML page' if page else 'unreadable body'})"
-        ) from None
+        if b"<html" in content[:512].lower():  # a captive portal or a web site, not the API
+            raise UpstreamError(f"HTTP 200 from {url} but the answer is an HTML page, not "
+                                "JSON; check --base-url / OPENROUTER_BASE_URL") from None
+        raise UpstreamError("HTTP 200 but the answer is not JSON (unreadable body)") from None
     if not isinstance(answer, dict):
         raise UpstreamError("HTTP 200 but the answer is not a JSON object")
     if answer.get("error"):
@@ -351,68 +373,3 @@ def parse_answer(http_status: int, headers: Any, content: bytes) -> dict[str, An
     return answer
 
 
-def network_error(
-    exc: BaseException, url: str, seconds: float, key: str | None
-) -> OrcliError | Retryable:
-    """Name the failure in words a user can act on, and say whether to try again."""
-    reason = _reason(exc).replace(key, REDACTED) if key else _reason(exc)
-    if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
-        return ConfigError("a header value (API key, app_title or app_url) cannot be sent")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema, urllib3.exceptions.LocationValueError)):
-        return ConfigError(f"the base URL cannot be used ({url}): {reason}")
-    if isinstance(exc, requests.exceptions.SSLError):
-        return UpstreamError(f"TLS error talking to {url}: {reason}")
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return Retryable(UpstreamError(f"cannot connect to {url} within {seconds:g} s"))
-    if isinstance(exc, requests.exceptions.Timeout):
-        return timed_out(seconds)
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return Retryable(UpstreamError(f"cannot reach {url}: {reason}"))
-    return UpstreamError(f"request to {url} failed: {reason}")
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps, outermost first."""
-    todo, seen = [exc], set()
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        inner = [a for a in current.args if isinstance(a, BaseException)]
-        inner += [getattr(current, "reason", None), current.__cause__, current.__context__]
-        todo += [e for e in inner if isinstance(e, BaseException)]
-
-
-def _reason(exc: BaseException) -> str:
-    # The innermost cause is the readable one ("connection refused"), not urllib3's wrapper.
-    import http.client
-    import ssl
-
-    from urllib3.exceptions import NameResolutionError
-
-    causes = list(_causes(exc))
-    for cause in causes:
-        if isinstance(cause, NameResolutionError):
-            return "the host name could not be resolved (DNS)"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {cause.verify_message}"
-        if isinstance(cause, ssl.SSLError):
-            return str(cause.reason or cause).lower().replace("_", " ")
-    # RemoteDisconnected is a ConnectionResetError, so it is looked for first.
-    for kind, words in ((http.client.RemoteDisconnected,
-                         "the server closed the connection without answering"),
-                        (ConnectionRefusedError, "connection refused"),
-                        (ConnectionResetError, "connection reset by the server")):
-        if any(isinstance(cause, kind) for cause in causes):
-            return words
-    text = str(causes[-1]) or type(causes[-1]).__name__
-    return text.splitlines()[0][:200]
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    from urllib3.exceptions import TimeoutError as Urllib3Timeout
-
-    return any(isinstance(c, (TimeoutError, Urllib3Timeout)) for c in _causes(exc))

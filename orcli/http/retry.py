@@ -12,9 +12,8 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import chain
 
 from orcli.errors import (
     ExitStatus,
@@ -175,17 +174,6 @@ def describe_wait(seconds: float, now: float) -> str:
     return f"in {amount} (at {clock} UTC)"
 
 
-class Deadline:
-    """The wall-clock end of one attempt."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self.end - time.monotonic()
-
-
 def error_object(content: bytes) -> object:
     """The `error` member of a JSON body, or None when there is none (or no JSON)."""
     try:
@@ -193,26 +181,6 @@ def error_object(content: bytes) -> object:
     except (ValueError, RecursionError):
         return None
     return payload.get("error") if isinstance(payload, dict) else None
-
-
-def peek_first_event(chunks: Iterator[bytes], headers: Mapping[str, str] | None) -> Iterator[bytes]:
-    """Read up to the stream's first event: retry if it is a transient error, else replay."""
-    from orcli.http.sse import StreamError, iter_data
-
-    seen: list[bytes] = []
-
-    def recording() -> Iterator[bytes]:
-        for chunk in chunks:
-            seen.append(chunk)
-            yield chunk
-
-    first = next(iter_data(recording()), None)
-    error = error_object(first.encode("utf-8")) if first is not None else None
-    if isinstance(error, dict):
-        failure = retryable_if_transient(StreamError(error), 200, error, headers)
-        if isinstance(failure, Retryable):
-            raise failure
-    return chain(seen, chunks)
 
 
 def timed_out(seconds: float, during_answer: bool = False) -> UpstreamError:
