@@ -143,15 +143,27 @@ def squeeze(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def numeric_code(code: object) -> int | None:
-    """An error `code` as an int when it is one (502 or "502", even " 502 "), else None."""
+# The string codes OpenAI-compatible servers put in errors, as the HTTP status each means.
+_NAMED_CODES = {
+    "rate_limit_exceeded": 429, "too_many_requests": 429, "model_not_found": 404,
+    "not_found": 404, "invalid_api_key": 401, "unauthorized": 401,
+    "insufficient_quota": 402, "payment_required": 402, "permission_denied": 403,
+    "server_error": 500, "internal_error": 500, "bad_gateway": 502,
+    "service_unavailable": 503, "overloaded": 529, "timeout": 408,
+}
+
+
+def numeric_code(code: object, names: bool = True) -> int | None:
+    """An error `code` as an HTTP status: 502 or "502" (even " 502 "), or a known name
+    such as "rate_limit_exceeded" (429); else None."""
     if isinstance(code, int) and not isinstance(code, bool):
         return code
     if isinstance(code, str):
         text = code.strip()
         # isascii too: "²".isdigit() is True but int("²") fails.
-        if text.isascii() and text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) < 10:
             return int(text)
+        return _NAMED_CODES.get(text.lower()) if names else None
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 
 from orcli.__main__ import main
 from orcli.render.iostreams import Streams
-from tests.fake_openrouter import FakeOpenRouter
+from tests.fake_openrouter import FakeOpenRouter, RawFaultServer
 
 # A key shaped like a real one; every run checks it never shows up in output.
 API_KEY = "sk-or-v1-" + "0123456789abcdef" * 4
@@ -87,3 +87,17 @@ def run_process(args: list[str], env: Mapping[str, str], stdin: bytes = b"",
                             capture_output=True, env=dict(env), timeout=timeout)
     assert API_KEY.encode() not in result.stdout + result.stderr
     return result
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawFaultServer]]:
+    servers: list[RawFaultServer] = []
+
+    def make(*acts: object) -> RawFaultServer:
+        servers.append(RawFaultServer(*acts).start())
+        return servers[-1]
+
+    yield make
+    for fault in servers:
+        fault.stop()
+        assert not fault.problems(), "raw server: " + "; ".join(fault.problems())

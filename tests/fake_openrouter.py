@@ -320,6 +320,16 @@ def ignore_client_resets(fake: FakeOpenRouter) -> None:
 
 # ---- faults below HTTP, for tests/test_reliability.py ----------------------------
 
+@dataclass
+class Drip:
+    """A RawFaultServer act: send `data` one byte every `every` seconds (forever with
+    `repeat`), until the test ends: a server that is always almost answering."""
+
+    data: bytes
+    every: float = 0.05
+    repeat: bool = False
+
+
 class RawFaultServer:
     """A TCP server on 127.0.0.1 that misbehaves below HTTP, one scripted act per connection.
 
@@ -330,8 +340,8 @@ class RawFaultServer:
     the test at teardown, as with FakeOpenRouter.
     """
 
-    def __init__(self, *acts: str | bytes) -> None:
-        self.acts: deque[str | bytes] = deque(acts)
+    def __init__(self, *acts: str | bytes | Drip) -> None:
+        self.acts: deque[str | bytes | Drip] = deque(acts)
         self.connections = 0
         self.unscripted = 0
         self.release = threading.Event()
@@ -367,17 +377,29 @@ class RawFaultServer:
                 self.unscripted += act is None
             threading.Thread(target=self._perform, args=(conn, act), daemon=True).start()
 
-    def _perform(self, conn: socket.socket, act: str | bytes | None) -> None:
+    def _perform(self, conn: socket.socket, act: str | bytes | Drip | None) -> None:
         import struct
 
         with conn:
             _read_request(conn)
-            if act == "reset":
+            if isinstance(act, Drip):
+                self._drip(conn, act)
+            elif act == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             elif act == "silent":
                 self.release.wait(10)
             elif isinstance(act, bytes):
                 conn.sendall(act)
+
+
+    def _drip(self, conn: socket.socket, act: Drip) -> None:
+        data = act.data
+        while data and not self.release.wait(act.every):
+            try:
+                conn.sendall(data[:1])
+            except OSError:
+                return  # the client gave up: the point of the test
+            data = data[1:] + (data[:1] if act.repeat else b"")
 
 
 def _read_request(conn: socket.socket) -> bytes:

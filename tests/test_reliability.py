@@ -15,7 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.utils import formatdate
 
 import pytest
@@ -32,7 +32,6 @@ from tests.fake_openrouter import (
     ERR_429,
     ERR_502_PROVIDER,
     PROCESSING,
-    RawFaultServer,
     Reply,
     chunk,
     completion,
@@ -40,6 +39,7 @@ from tests.fake_openrouter import (
     error_body,
     ignore_client_resets,
     stream_of,
+    usage_chunk,
 )
 
 
@@ -57,20 +57,6 @@ def quiet_resets(request: pytest.FixtureRequest) -> None:
     # Many tests here leave a reply unread on purpose; the server need not print about it.
     if "server" in request.fixturenames:
         ignore_client_resets(request.getfixturevalue("server"))
-
-
-@pytest.fixture
-def raw_server() -> Iterator[Callable[..., RawFaultServer]]:
-    servers: list[RawFaultServer] = []
-
-    def make(*acts: str | bytes) -> RawFaultServer:
-        servers.append(RawFaultServer(*acts).start())
-        return servers[-1]
-
-    yield make
-    for fault in servers:
-        fault.stop()
-        assert not fault.problems(), "raw server: " + "; ".join(fault.problems())
 
 
 def closed_port_url() -> str:
@@ -637,10 +623,20 @@ def test_malformed_sse_exits_7(server, run):
 
 
 def test_stream_closed_before_done_keeps_the_text_and_exits_7(server, run):
-    server.sse(stream_of(["one ", "two"])[:-1], framing="close")
+    server.sse([data(chunk("one ")), data(chunk("two"))], framing="close")
     result = run("stream", "hi", expect=7)
     assert result.stdout == "one two\n"
     assert "stream ended before [DONE]" in error_line(result.stderr)
+
+
+def test_stream_ending_cleanly_after_its_finish_reason_is_complete(server, run):
+    # transformers serve never sends [DONE]; the tool call and usage still come out.
+    server.sse([data(chunk(tool_calls=[{"index": 0, "id": "c1", "function": {
+        "name": "f", "arguments": "{}"}}])), data(chunk(finish_reason="tool_calls")),
+        data(usage_chunk())], framing="close")
+    result = run("stream", "hi", "--usage")
+    assert json.loads(result.stdout) == [{"id": "c1", "name": "f", "arguments": {}}]
+    assert "3 in, 7 out" in result.stderr
 
 
 def test_cut_chunked_stream_keeps_the_text_and_exits_7(server, run):
@@ -734,7 +730,8 @@ def test_describe_wait(seconds, expected):
 
 
 @pytest.mark.parametrize("error,expected", [
-    ({"code": 502}, 502), ({"code": "503"}, 503), ({"code": "server_error"}, None),
+    ({"code": 502}, 502), ({"code": "503"}, 503), ({"code": "server_error"}, 500),
+        ({"code": "rate_limit_exceeded"}, 429), ({"code": "no_such_name"}, None),
     ({"code": True}, None), ({}, None), ("text", None), (None, None),
     ({"code": " 502 "}, 502), ({"code": "²"}, None), ({"code": "-1"}, None),
 ])

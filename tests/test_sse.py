@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import pytest
@@ -596,15 +597,6 @@ def test_huge_raw_metadata_is_capped() -> None:
     assert len(StreamError(error).message) < 400
 
 
-@pytest.mark.parametrize(
-    ("code", "number"),
-    [(502, 502), ("429", 429), ("server_error", None), (None, None), (True, None),
-     (" 502", 502), ("²", None), ("", None)],
-)
-def test_stream_error_numeric_code(code: object, number: int | None) -> None:
-    assert StreamError({"code": code, "message": "x"}).numeric_code == number
-
-
 def test_error_that_is_not_an_object() -> None:
     raw = stream(chunk({"content": "a"}, error="overloaded"))
     seen, caught = collect_until_error(raw)
@@ -692,10 +684,60 @@ def test_one_byte_chunks_give_the_same_events(sample: tuple[bytes, list[str]]) -
 
 @settings(max_examples=200, deadline=None)
 @given(whole_streams(), st.integers(min_value=0), st.lists(st.integers(min_value=0), max_size=8))
-def test_any_cut_before_done_raises(
+def test_any_cut_before_the_finish_reason_raises(
     sample: tuple[bytes, list[str]], end: int, cuts: list[int]
 ) -> None:
     data, _ = sample
-    cut = data[: end % data.rindex(b"data: [DONE]")]
+    finish = data.rindex(b"data:", 0, data.index(b'"finish_reason": "stop"'))
+    cut = data[: end % finish]
     with pytest.raises(UpstreamError):
         events(split_at(cut, cuts))
+
+
+# --- what other OpenAI-compatible servers send ----------------------------------
+
+def test_reasoning_content_is_reasoning() -> None:
+    seen = events(stream(chunk({"reasoning_content": "think"}), chunk({"content": "ok"})))
+    assert texts(seen, Reasoning) == "think" and texts(seen, Content) == "ok"
+
+
+def test_a_surrogate_pair_split_over_two_deltas_is_one_character() -> None:
+    raw = stream('{"choices": [{"delta": {"content": "party \\ud83c"}}]}',
+                 '{"choices": [{"delta": {"content": "\\udf89!"}}]}')
+    assert texts(events(raw), Content) == "party \U0001f389!"
+
+
+def test_an_error_event_is_an_error_even_when_done_follows() -> None:
+    raw = b'event: error\ndata: {"message": "overloaded", "code": 502}\n\ndata: [DONE]\n\n'
+    seen, error = collect_until_error(raw)
+    assert isinstance(error, StreamError) and error.code == 502
+
+
+@pytest.mark.parametrize("value", ["false", "null", "{}"])
+def test_an_error_field_that_is_empty_is_no_error(value: str) -> None:
+    raw = stream('{"choices": [{"delta": {"content": "ok"}}], "error": ' + value + '}')
+    assert texts(events(raw), Content) == "ok"
+
+
+def test_one_event_of_endless_data_lines_is_refused(monkeypatch) -> None:
+    import orcli.http.sse as sse
+
+    monkeypatch.setattr(sse, "MAX_LINE_BYTES", 1000)
+    lines = (b"data: " + b"x" * 100 + b"\n" for _ in range(100))  # no blank line, ever
+    with pytest.raises(UpstreamError, match="event larger than"):
+        events(list(lines))
+
+
+def test_comments_before_the_first_event_are_not_kept() -> None:
+    import tracemalloc
+
+    comments = (b": keep-alive " + b"x" * 65_000 + b"\n" for _ in range(800))  # 52 MB
+    tracemalloc.start()
+    try:
+        seen = list(iter_events(chain(comments, [frame(chunk({"content": "ok"})),
+                                                 b"data: [DONE]\n\n"])))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts(seen, Content) == "ok"
+    assert peak < 5_000_000

@@ -243,11 +243,11 @@ def error_code(exc: OrcliError) -> object:
         code = exc.code
     elif isinstance(exc, ApiError):
         code = exc.api_code
-        if numeric_code(code) is None and exc.http_status != 200:
+        if numeric_code(code, names=False) is None and exc.http_status != 200:
             return exc.http_status
     else:
         return None
-    number = numeric_code(code)
+    number = numeric_code(code, names=False)
     return number if number is not None else code
 
 

@@ -356,7 +356,8 @@ def parse_answer(http_status: int, headers: Any, content: bytes, url: str = "") 
         error = error_from_body(http_status, content, url)
         raise retryable_if_transient(error, http_status, error_object(content), headers)
     try:
-        answer = json.loads(content)
+        # NaN and Infinity are not JSON: read as null, so --json never prints them.
+        answer = json.loads(content, parse_constant=lambda _: None)
     except (ValueError, RecursionError):
         if b"<html" in content[:512].lower():  # a captive portal or a web site, not the API
             raise UpstreamError(f"HTTP 200 from {url} but the answer is an HTML page, not "

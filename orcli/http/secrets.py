@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from orcli.store.config import Settings
 
@@ -44,10 +44,16 @@ class Redactor:
 
 def _shapes(secret: str) -> set[str]:
     """Regular expressions for the secret as it is, split by whitespace, URL- or base64-encoded."""
-    split = r"\s*".join(re.escape(c) for c in secret)  # a line break anywhere inside
-    shapes = {split, re.escape(quote(secret, safe=""))}
-    shapes |= {re.escape(b) for b in _base64_cores(secret)}
-    return shapes
+    # A line break may fall anywhere inside, and any character may be %-encoded.
+    plain = r"\s*".join(_char(c) for c in secret)
+    return {plain} | {re.escape(b) for b in _base64_cores(secret)}
+
+
+def _char(c: str) -> str:
+    if c.isascii() and c.isalnum():
+        return re.escape(c)
+    encoded = "".join(f"%{b:02X}" for b in c.encode("utf-8"))
+    return f"(?:{re.escape(c)}|(?i:{re.escape(encoded)}))"
 
 
 def _base64_cores(secret: str) -> set[str]:

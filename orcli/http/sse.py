@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, TypeAlias
 
-from orcli.errors import UpstreamError, describe_api_error, numeric_code, squeeze
+from orcli.errors import UpstreamError, describe_api_error, squeeze
 from orcli.response.events import (  # noqa: F401 (re-exported for the stream command)
     Content,
     Done,
@@ -54,24 +54,35 @@ class StreamError(UpstreamError):
         metadata = error.get("metadata")
         self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
 
-    @property
-    def numeric_code(self) -> int | None:
-        """The code as an int when it is one (502 or "502"), else None."""
-        return numeric_code(self.code)
+
+class StreamCut(UpstreamError):
+    """The stream ended without [DONE]."""
 
 
 def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -> Iterator[Event]:
-    """Yield the events of a chat-completion stream; `on_error` builds what an `error` raises."""
+    """Yield the events of a chat-completion stream; `on_error` builds what an `error` raises.
+
+    A stream that ends without [DONE] but after a finish reason is complete:
+    servers other than OpenRouter (transformers serve) never send [DONE].
+    """
     state = _StreamState()
-    for payload in iter_data(chunks):
-        chunk = _parse_chunk(payload)
-        text = _plain_text(chunk)
-        if text is None:
-            yield from state.feed(chunk, on_error)
-            continue
-        state.note_ids(chunk)
-        if text:
-            yield Content(text)
+    try:
+        for payload in iter_data(chunks):
+            chunk = _parse_chunk(payload)
+            text = _plain_text(chunk)
+            if text is None:
+                yield from state.feed(chunk, on_error)
+                continue
+            state.note_ids(chunk)
+            if text:
+                if text[-1] >= "\ud800" or state.pending:  # a surrogate pair split over deltas
+                    text = state.join_surrogates(text)
+                    if not text:
+                        continue
+                yield Content(text)
+    except StreamCut:
+        if state.finish_reason is None:
+            raise
     yield from state.finish()
 
 
@@ -85,6 +96,8 @@ def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
     """
     lines = _LineBuffer()
     data: list[str] = []  # the data lines of the event being read
+    size = 0  # their length: one event may not grow without end
+    kind = ""  # the event's `event:` field; "error" makes its data an error object
     # The end of the stream also ends its last line, as a newline would.
     for piece in chain(*_without_bom(chunks), (b"\n",)):
         for line in lines.feed(piece):
@@ -99,19 +112,34 @@ def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
                     if not stripped:
                         continue  # an empty value opening an event: see above
                 data.append(value)
+                size += len(value)
+                if size > MAX_LINE_BYTES:
+                    raise UpstreamError("stream sent an event larger than 64 MiB")
             elif not line:
                 if data:
-                    yield "\n".join(data)
+                    yield _event_data(data, kind)
                     data.clear()
+                    size = 0
+                kind = ""
             elif line == "data":  # a field without a colon has an empty value
                 if data:
                     data.append("")
+            elif line.startswith("event:"):
+                kind = line[6:].strip()
             # Anything else is a comment (": OPENROUTER PROCESSING") or a field
-            # orcli does not use (event:, id:, retry:).
+            # orcli does not use (id:, retry:).
     if data:
         # The last event lacks its blank line; still show it, as it may be an error.
-        yield "\n".join(data)
-    raise UpstreamError("stream ended before [DONE]: the answer may be incomplete")
+        yield _event_data(data, kind)
+    raise StreamCut("stream ended before [DONE]: the answer may be incomplete")
+
+
+def _event_data(lines: list[str], kind: str) -> str:
+    """An event's data; an `event: error` event's data is the error object itself."""
+    text = "\n".join(lines)
+    if kind == "error":
+        return f'{{"error": {text if text.lstrip().startswith("{") else json.dumps(text)}}}'
+    return text
 
 
 def _without_bom(chunks: Iterable[bytes]) -> tuple[Iterable[bytes], Iterator[bytes]]:
@@ -225,7 +253,8 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
         return None
     # Only JSON objects take str keys, so choice and delta are dicts by now.
     if (type(text) is not str or choice.get("finish_reason") or delta.get("reasoning")
-            or delta.get("reasoning_details") or delta.get("tool_calls")
+            or delta.get("reasoning_details") or delta.get("reasoning_content")
+            or delta.get("tool_calls")
             or chunk.get("usage") is not None or chunk.get("error") is not None):
         return None
     return text
@@ -272,6 +301,7 @@ class _StreamState:
         self.model: str | None = None
         self.provider: str | None = None
         self.details: list[dict[str, Any]] = []  # reasoning_details, assembled from deltas
+        self.pending = ""  # a high surrogate whose pair may come in the next delta
 
     def feed(self, chunk: dict[str, Any], on_error: ErrorFactory) -> Iterator[Event]:
         """Yield the text events of one chunk and remember the rest."""
@@ -282,7 +312,9 @@ class _StreamState:
             yield Reasoning(reasoning)
         content = delta.get("content")
         if isinstance(content, str) and content:
-            yield Content(content)
+            content = self.join_surrogates(content)
+            if content:
+                yield Content(content)
         tool_calls = delta.get("tool_calls")
         if isinstance(tool_calls, list):
             self._collect(tool_calls)
@@ -294,11 +326,24 @@ class _StreamState:
         if isinstance(chunk.get("usage"), dict):
             self.usage = parse_usage(chunk["usage"])
         error = chunk.get("error")
-        if error is not None:
+        if error:  # `"error": false` or null is no error, as in a whole answer
             raise on_error(error if isinstance(error, dict) else {"message": str(error)})
+
+    def join_surrogates(self, text: str) -> str:
+        """Text with a UTF-16 pair split over two deltas made one character again."""
+        text = self.pending + text
+        self.pending = ""
+        if "\ud800" <= text[-1] <= "\udbff":
+            text, self.pending = text[:-1], text[-1]
+        if len(text) > 1 and "\ud800" <= text[0] <= "\udbff" and "\udc00" <= text[1] <= "\udfff":
+            pair = text[:2].encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            text = pair + text[2:]
+        return text
 
     def finish(self) -> Iterator[Event]:
         """Yield what is only complete at [DONE]: tool calls, usage, then Done."""
+        if self.pending:
+            yield Content(self.pending)
         for call in sorted(self.calls, key=lambda call: call.index):
             yield call.to_event()
         if self.usage is not None:
@@ -371,7 +416,8 @@ def _first_choice(chunk: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
 
 def _reasoning_text(delta: dict[str, Any]) -> str:
     # `reasoning` and `reasoning_details` usually repeat the same text: use one.
-    reasoning = delta.get("reasoning")
+    # llama.cpp, vLLM and DeepSeek-style servers send `reasoning_content`.
+    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
     if isinstance(reasoning, str) and reasoning:
         return reasoning
     details = delta.get("reasoning_details")

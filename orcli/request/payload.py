@@ -66,6 +66,8 @@ def build_payload(
         body[key] = check_option_value(key, value)
     if stream:
         body["stream"] = True
+        # Servers other than OpenRouter report usage in a stream only when asked.
+        body.setdefault("stream_options", {"include_usage": True})
     return body
 
 

@@ -68,7 +68,7 @@ def result_from_answer(answer: dict[str, Any], cache_status: str | None = None) 
     if not isinstance(message, dict):
         raise UpstreamError("the answer's message is not a JSON object")
     usage = answer.get("usage")
-    reasoning = message.get("reasoning")
+    reasoning = message.get("reasoning") or message.get("reasoning_content")
     details = message.get("reasoning_details")
     return Result(
         text=message_text(message.get("content")),

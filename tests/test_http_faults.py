@@ -1,0 +1,100 @@
+"""A server that lies cannot hang orcli, leak its secrets, or turn a success into a crash.
+
+Loopback servers only; each one stops with its test. Time limits are shown by
+which error fires: a dripping server here would finish its answer (exit 0) if
+--timeout did not cut it first.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import API_KEY
+from tests.fake_openrouter import Drip, Reply, completion, error_body
+
+ANSWER = json.dumps(completion("late")).encode()
+
+
+def http_response(body: bytes, *headers: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json",
+            f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def error_line(stderr: str) -> str:
+    return [line for line in stderr.splitlines() if line.startswith("orcli: error:")][-1]
+
+
+def test_a_status_line_dripped_a_byte_at_a_time_is_cut_by_the_timeout(run, raw_server):
+    drip = raw_server(Drip(http_response(ANSWER), every=0.02))  # about 10 s in all
+    result = run("chat", "hi", "--timeout", "0.5", base_url=drip.base_url, expect=7)
+    assert error_line(result.stderr) == "orcli: error: no answer within 0.5 s (--timeout)"
+
+
+def test_endless_100_continue_is_no_progress(run, raw_server):
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n" * 40 + http_response(ANSWER)
+    drip = raw_server(Drip(interim, every=0.005))  # 1,000 bytes of interim answers first
+    result = run("chat", "hi", "--timeout", "0.5", base_url=drip.base_url, expect=7)
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)
+
+
+def test_a_body_of_empty_gzip_blocks_is_cut_by_the_timeout(run, raw_server):
+    # A gzip header, then empty stored deflate blocks, which decode to nothing.
+    body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00\x00\x00\xff\xff" * 200
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(body) + 1000}\r\n\r\n").encode()
+    drip = raw_server(Drip(head + body, every=0.005))
+    result = run("chat", "hi", "--timeout", "1", base_url=drip.base_url, expect=7)
+    assert "within 1 s (--timeout)" in error_line(result.stderr)
+
+
+def test_duplicate_content_length_is_the_servers_fault_not_the_key(run, raw_server):
+    bad = http_response(ANSWER, "Content-Length: 3")
+    server = raw_server(bad)
+    result = run("chat", "hi", "--retries", "0", base_url=server.base_url, expect=7)
+    assert "API key" not in result.stderr and "headers" in result.stderr
+
+
+@pytest.mark.parametrize("echo", [
+    API_KEY[:20] + "\n" + API_KEY[20:],  # split over two lines
+    "".join(f"%{b:02X}" if not chr(b).isalnum() else chr(b) for b in API_KEY.encode()),
+])
+def test_a_key_echoed_in_any_shape_is_redacted(server, run, echo):
+    server.json(error_body(401, f"Invalid API key: {echo}"), status=401)
+    result = run("chat", "hi", expect=3)  # run() itself fails on the plain key
+    assert API_KEY[20:40] not in result.stderr and "<redacted>" in result.stderr
+
+
+def test_a_key_echoed_in_base64_is_redacted(server, run):
+    import base64
+
+    echoed = base64.b64encode(f"Bearer {API_KEY}".encode()).decode()
+    server.json(error_body(401, f"bad header {echoed}"), status=401)
+    result = run("chat", "hi", expect=3)
+    assert echoed[12:40] not in result.stderr and "<redacted>" in result.stderr
+
+
+def test_a_password_in_the_base_url_is_never_shown(run, raw_server):
+    server = raw_server("reset", "reset", "reset")
+    url = server.base_url.replace("http://", "http://alice:s3cr3t-pw@")
+    result = run("chat", "hi", "--debug", base_url=url, expect=7)
+    assert "s3cr3t-pw" not in result.stderr and "cannot reach" in result.stderr
+
+
+def test_nan_in_an_answer_is_null_in_json_output(server, run):
+    server.reply(Reply(200, {"Content-Type": "application/json"},
+                       [ANSWER.replace(b'"created": ', b'"score": NaN, "created": ')]))
+    printed = json.loads(run("chat", "--json", "hi").stdout)
+    assert printed["score"] is None
+
+
+@pytest.mark.parametrize("cost", ["1e1000000", "1e-999999999", "-5", "NaN", "x" * 100])
+def test_an_absurd_cost_is_unknown_and_the_answer_still_succeeds(server, run, cost):
+    answer = completion("fine")
+    answer["usage"]["cost"] = cost
+    server.json(answer)
+    result = run("chat", "--usage", "hi")
+    assert result.stdout == "fine\n"
+    assert len(result.stderr) < 200
