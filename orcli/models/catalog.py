@@ -7,41 +7,46 @@ are parameters too, so tests control both.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
-from orcli.models.pricing import (
-    BUILTIN_MODELS,
-    ModelPrices,
-    json_object,
-    per_million,
-    prices_from_model,
+from orcli.models import cache
+from orcli.models.cache import (
+    CACHE_FORMAT,
+    CachedCatalog,
+    cache_path,
+    normalise_base_url,
+    read_cache,
 )
+from orcli.models.facts import (
+    ModelFacts,
+    created_at,
+    facts_from_model,
+    facts_from_record,
+    facts_record,
+    input_modalities,
+    model_limits,
+)
+from orcli.models.pricing import BUILTIN_MODELS, ModelPrices, per_million
 from orcli.store.config import Settings
 
+__all__ = ["CACHE_FORMAT", "CachedCatalog", "cache_path", "normalise_base_url", "read_cache"]
+
 CACHE_TTL_SECONDS = 3600
-CACHE_FORMAT = 1
 SORT_KEYS = ("id", "price", "context", "created")
 _OUTAGES = (ExitStatus.UPSTREAM, ExitStatus.RATE_LIMITED)
+# What the built-in entries do not say about themselves; the default model reads text only.
+_BUILTIN_INPUTS = {"mistralai/devstral-2512": ("text",)}
 
 Model = dict[str, Any]
 Fetch = Callable[[], list[Model]]
 Warn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class CachedCatalog:
-    """The models read from a cache file and when they were fetched (epoch seconds)."""
-
-    models: list[Model]
-    fetched_at: float
 
 
 def cache_dir_from_env(env: Mapping[str, str]) -> Path:
@@ -54,60 +59,9 @@ def cache_dir_from_env(env: Mapping[str, str]) -> Path:
     return Path(home) / ".cache" / "orcli"
 
 
-def normalise_base_url(base_url: str) -> str:
-    """The base URL as the cache keys it: surrounding spaces and trailing slashes dropped."""
-    return base_url.strip().rstrip("/")
-
-
-def cache_path(base_url: str, cache_dir: Path) -> Path:
-    """The cache file for one base URL, named after it so a person can tell which is which.
-
-    Not a cryptographic hash: loading hashlib costs startup time, and a clash would
-    be harmless, since each file records its base URL and a mismatch reads as absent.
-    """
-    import zlib
-
-    url = normalise_base_url(base_url)
-    slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in url.split("://")[-1])
-    return cache_dir / f"models-{slug[:60]}-{zlib.crc32(url.encode()):08x}.json"
-
-
-def _valid_models(data: object) -> bool:
-    return isinstance(data, list) and all(isinstance(m, dict) for m in data)
-
-
-def read_cache(base_url: str, cache_dir: Path) -> CachedCatalog | None:
-    """The cached catalog of any age, or None when absent or unreadable."""
-    try:
-        raw = json.loads(cache_path(base_url, cache_dir).read_text(encoding="utf-8"))
-        fetched_at, data = raw["fetched_at"], raw["data"]
-        # The base URL is stored too, so a hash collision reads as a miss.
-        usable = raw["format"] == CACHE_FORMAT and raw["base_url"] == normalise_base_url(base_url)
-    except (OSError, ValueError, LookupError, TypeError):
-        return None
-    if not usable or type(fetched_at) not in (int, float) or not _valid_models(data):
-        return None
-    return CachedCatalog(models=data, fetched_at=float(fetched_at))
-
-
 def write_cache(base_url: str, models: list[Model], *, cache_dir: Path, now: float) -> Path:
-    """Write the cache atomically: a temp file in the same directory, then os.replace."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_path(base_url, cache_dir)
-    body = {"format": CACHE_FORMAT, "base_url": normalise_base_url(base_url)}
-    body |= {"fetched_at": now, "data": models}
-    import tempfile  # only when writing: keeps cached listings quick to start
-
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".models-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(body, out)
-        os.replace(tmp, target)
-    except BaseException:
-        # Readers must never see a half-written file, nor should litter stay behind.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Write the cache and its index of model facts, each atomically."""
+    return cache.write_cache(base_url, models, cache_dir=cache_dir, now=now, facts=facts_record)
 
 
 def is_fresh(cached: CachedCatalog, now: float) -> bool:
@@ -131,7 +85,7 @@ def format_age(seconds: float) -> str:
 
 def _fetch_checked(fetch: Fetch, base_url: str) -> list[Model]:
     models = fetch()
-    if not _valid_models(models):
+    if not cache.valid_models(models):
         raise UpstreamError(f"the model list from {base_url} is not a list of objects")
     return models
 
@@ -189,21 +143,6 @@ def cached_catalog(base_url: str, *, cache_dir: Path) -> list[Model] | None:
     return None if cached is None else cached.models
 
 
-def _created(model: Model) -> int | None:
-    created = model.get("created")
-    return created if isinstance(created, int) and not isinstance(created, bool) else None
-
-
-def _input_modalities(model: Model) -> list[str]:
-    arch = json_object(model, "architecture")
-    listed = arch.get("input_modalities")
-    if isinstance(listed, list):
-        return [str(m).casefold() for m in listed]
-    # Older catalog entries only have "text+image->text".
-    inputs = str(arch.get("modality") or "").partition("->")[0]
-    return [m.casefold() for m in inputs.split("+") if m]
-
-
 def supported_parameters(model: Model) -> set[str]:
     """The parameter names the model lists; none when the field is not a list."""
     listed = model.get("supported_parameters")
@@ -235,7 +174,7 @@ class _Filter:
                     or self.supports or self.free or self.modality)
 
     def matches(self, model: Model) -> bool:
-        prices = prices_from_model(model)
+        prices = model_limits(model)
         prompt_per_m = per_million(prices.prompt)
         return all(
             (
@@ -247,16 +186,16 @@ class _Filter:
                 self.supports <= supported_parameters(model),
                 # OpenRouter's `:free` variants carry "0" prices, so they qualify here.
                 not self.free or prices.prompt == prices.completion == 0,
-                not self.modality or self.modality.casefold() in _input_modalities(model),
+                not self.modality or self.modality.casefold() in input_modalities(model),
             )
         )
 
 
 _SORT_VALUE: dict[str, Callable[[Model], Any]] = {
     "id": lambda m: str(m.get("id", "")),
-    "price": lambda m: prices_from_model(m).prompt,
-    "context": lambda m: prices_from_model(m).context_length,
-    "created": _created,
+    "price": lambda m: model_limits(m).prompt,
+    "context": lambda m: model_limits(m).context_length,
+    "created": created_at,
 }
 
 
@@ -326,34 +265,76 @@ def find_model(models: list[Model], model_id: str) -> Model:
     raise UnknownModelError(f"unknown model '{model_id}'{hint}")
 
 
+def builtin_facts(model_id: str) -> ModelFacts | None:
+    """The built-in entry's facts (the default model's), or None for any other model."""
+    prices = BUILTIN_MODELS.get(model_id)
+    if prices is None:
+        return None
+    return ModelFacts(prices, _BUILTIN_INPUTS.get(model_id), None)
+
+
+def known_model(model_id: str, base_url: str, cache_dir: Path) -> ModelFacts | None:
+    """What is known about a model without any fetch: built-in entry, else the cache.
+
+    The one place that answers "prices, context, input modalities and supported
+    efforts of model X" for the guards. A cache of any age will do (a context length
+    rarely changes, and SPEC says "no fetch just for this"); the index answers
+    without parsing the catalog. None when the model is not known.
+    """
+    facts = builtin_facts(model_id)
+    if facts is not None:
+        return facts
+    hit = cache.look_up(base_url, cache_dir, model_id)
+    if hit is not None:
+        return None if hit.facts is None else facts_from_record(model_id, hit.facts)
+    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
+    return None if found is None else facts_from_model(found)
+
+
+def models_facts(
+    model_ids: Sequence[str], *, base_url: str, cache_dir: Path, fetch: Fetch, warn: Warn,
+    refresh: bool = False, now: float | None = None,
+) -> list[ModelFacts]:
+    """Each model's facts: built-in, else a cache from within the hour, else one fetch.
+
+    The index answers for a fresh cache; the catalog is loaded (parsed, or fetched
+    when stale, with a stale cache and a note on an outage) at most once for all
+    the models left, so an outage costs one round of retries. A fresh catalog
+    without the model is believed: UnknownModelError naming close matches.
+    """
+    now = time.time() if now is None else now
+    found: dict[str, ModelFacts] = {}
+    for model_id in dict.fromkeys(model_ids):
+        facts = builtin_facts(model_id) or _fresh_from_index(model_id, base_url, cache_dir,
+                                                             now, refresh)
+        if facts is not None:
+            found[model_id] = facts
+    missing = [m for m in model_ids if m not in found]
+    if missing:
+        models = load_catalog(base_url, fetch, cache_dir=cache_dir, refresh=refresh, now=now,
+                              warn=warn)
+        found |= {m: facts_from_model(find_model(models, m)) for m in missing}
+    return [found[m] for m in model_ids]
+
+
+def _fresh_from_index(model_id: str, base_url: str, cache_dir: Path, now: float,
+                      refresh: bool) -> ModelFacts | None:
+    hit = None if refresh else cache.look_up(base_url, cache_dir, model_id)
+    if hit is None or hit.facts is None or not 0 <= now - hit.fetched_at < CACHE_TTL_SECONDS:
+        return None  # not indexed, unknown (close matches need the catalog), or stale
+    return facts_from_record(model_id, hit.facts)
+
+
 def model_prices(
-    model_id: str,
-    *,
-    base_url: str,
-    cache_dir: Path,
-    fetch: Fetch,
-    warn: Warn,
+    model_id: str, *, base_url: str, cache_dir: Path, fetch: Fetch, warn: Warn,
     now: float | None = None,
 ) -> ModelPrices:
-    """Prices from the built-in entry, else the catalog as `load_catalog` gives it.
-
-    That is a cache fetched within the hour, else a fetch; when the network fails,
-    a stale cache with a note saying how old it is. A fresh cache without the model
-    is believed (UnknownModelError).
-    """
-    if model_id in BUILTIN_MODELS:
-        return BUILTIN_MODELS[model_id]
-    models = load_catalog(base_url, fetch, cache_dir=cache_dir, now=now, warn=warn)
-    return prices_from_model(find_model(models, model_id))
+    """Prices and limits as `models_facts` finds them (for --max-cost)."""
+    return models_facts([model_id], base_url=base_url, cache_dir=cache_dir, fetch=fetch,
+                        warn=warn, now=now)[0].prices
 
 
 def known_context_length(model_id: str, base_url: str, cache_dir: Path) -> int | None:
-    """Context length from the built-in entry or the cache only; None when unknown.
-
-    A cache of any age will do: a context length rarely changes, and the guard must
-    not cost a fetch (SPEC: "no fetch just for this").
-    """
-    if model_id in BUILTIN_MODELS:
-        return BUILTIN_MODELS[model_id].context_length
-    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
-    return None if found is None else prices_from_model(found).context_length
+    """Context length from the built-in entry or the cache only; None when unknown."""
+    facts = known_model(model_id, base_url, cache_dir)
+    return None if facts is None else facts.prices.context_length
