@@ -29,6 +29,7 @@ from orcli.render.tables import (
 from orcli.render.text import (
     DIM,
     RESET,
+    USAGE_MODEL_WIDTH,
     answer_text,
     dim,
     reasoning_text,
@@ -40,7 +41,7 @@ from orcli.render.text import (
 
 __all__ = [
     "CODE_THEME", "DIM", "MODEL_COLUMNS", "PRICE_COLUMNS", "RESET", "SPINNER_FRAMES",
-    "SPINNER_INTERVAL", "Spinner", "answer_text", "dim", "format_tool_calls",
+    "SPINNER_INTERVAL", "Spinner", "USAGE_MODEL_WIDTH", "answer_text", "dim", "format_tool_calls",
     "markdown_wanted", "reasoning_text", "safe_line", "safe_text", "shorten", "stdout_width",
     "usage_line", "wrap_lines", "write_answer", "write_json", "write_markdown",
     "write_models_table", "write_price_table", "write_reasoning", "write_usage",
