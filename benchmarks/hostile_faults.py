@@ -119,9 +119,9 @@ def main() -> int:
     rows.append(measure("cache fetched_at NaN + outage", ["models"],
                         write_cache(root / "nan", dead, fetched_at="NaN")))
     rows.append(measure("created 1e20 (models --sort created)", ["models", "--sort", "created"],
-                        write_cache(root / "c20", dead, created=1e20)))
+                        write_cache(root / "c20", dead, created=10**20)))
     rows.append(measure("created 1e20 (models show)", ["models", "show", "x/m"],
-                        write_cache(root / "c20s", dead, created=1e20)))
+                        write_cache(root / "c20s", dead, created=10**20)))
     srv = base | {"OPENROUTER_BASE_URL": url, "OPENROUTER_API_KEY": "sk-x", "ORCLI_RETRIES": "0"}
     rows.append(measure("OSC 52 + OSC 2 in an error (piped stderr)",
                         ["chat", "hi"], srv | {"OPENROUTER_BASE_URL": url + "/esc"}))

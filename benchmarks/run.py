@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog_scale import synthetic_catalog
 from fake_server_main import (
     CATALOG_SIZE,
     CHAT_ANSWER,
@@ -40,8 +41,6 @@ from harness import (
     verify,
 )
 from profile_stream import profile_stream
-
-from catalog_scale import synthetic_catalog
 
 PY = sys.executable
 IMPORT_TYPER = [PY, "-c", "import typer"]
