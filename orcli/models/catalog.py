@@ -1,6 +1,8 @@
-"""The `GET /models` catalog: an on-disk cache per base URL, filters, sorting, look-ups.
+"""The `GET /models` catalog: loading it (cache, else fetch), finding models, their facts.
 
-The network is not touched here: callers pass `fetch`, a callable that returns
+The files are `orcli.models.cache`, filters and sorting `orcli.models.selection`, one
+entry's facts `orcli.models.facts`; their public names are re-exported here. The
+network is not touched here: callers pass `fetch`, a callable that returns
 the API's `data` list or raises `UpstreamError`. Time and the cache directory
 are parameters too, so tests control both.
 """
@@ -10,8 +12,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,25 @@ from orcli.models.cache import (
 )
 from orcli.models.facts import (
     ModelFacts,
-    created_at,
     facts_from_model,
     facts_from_record,
     facts_record,
-    input_modalities,
-    model_limits,
 )
-from orcli.models.pricing import BUILTIN_MODELS, ModelPrices, per_million
+from orcli.models.pricing import BUILTIN_MODELS, ModelPrices
+from orcli.models.selection import (
+    SORT_KEYS,
+    matches_search,
+    select_models,
+    sort_models,
+    supported_parameters,
+)
 from orcli.store.config import Settings
 
-__all__ = ["CACHE_FORMAT", "CachedCatalog", "cache_path", "normalise_base_url", "read_cache"]
+__all__ = ["CACHE_FORMAT", "SORT_KEYS", "CachedCatalog", "cache_path", "matches_search",
+           "normalise_base_url", "read_cache", "select_models", "sort_models",
+           "supported_parameters"]
 
 CACHE_TTL_SECONDS = 3600
-SORT_KEYS = ("id", "price", "context", "created")
 _OUTAGES = (ExitStatus.UPSTREAM, ExitStatus.RATE_LIMITED)
 # What the built-in entries do not say about themselves; the default model reads text only.
 _BUILTIN_INPUTS = {"mistralai/devstral-2512": ("text",)}
@@ -141,97 +146,6 @@ def cached_catalog(base_url: str, *, cache_dir: Path) -> list[Model] | None:
     """The cached models of any age, never fetching (context guard, shell completion)."""
     cached = read_cache(base_url, cache_dir)
     return None if cached is None else cached.models
-
-
-def supported_parameters(model: Model) -> set[str]:
-    """The parameter names the model lists; none when the field is not a list."""
-    listed = model.get("supported_parameters")
-    return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
-
-
-def matches_search(model: Model, text: str) -> bool:
-    """Case-insensitive substring match on id and name."""
-    needle = text.casefold()
-    return (
-        needle in str(model.get("id", "")).casefold()
-        or needle in str(model.get("name", "")).casefold()
-    )
-
-
-@dataclass(frozen=True)
-class _Filter:
-    search: str | None
-    max_price: Decimal | None
-    min_context: int | None
-    supports: frozenset[str]
-    free: bool
-    modality: str | None
-
-    @property
-    def active(self) -> bool:
-        """Whether any filter is set; with none, no model's prices need working out."""
-        return bool(self.search or self.max_price is not None or self.min_context is not None
-                    or self.supports or self.free or self.modality)
-
-    def matches(self, model: Model) -> bool:
-        prices = model_limits(model)
-        prompt_per_m = per_million(prices.prompt)
-        return all(
-            (
-                not self.search or matches_search(model, self.search),
-                # A variable price promises nothing, so it never passes a price ceiling.
-                self.max_price is None
-                or (prompt_per_m is not None and prompt_per_m <= self.max_price),
-                self.min_context is None or (prices.context_length or 0) >= self.min_context,
-                self.supports <= supported_parameters(model),
-                # OpenRouter's `:free` variants carry "0" prices, so they qualify here.
-                not self.free or prices.prompt == prices.completion == 0,
-                not self.modality or self.modality.casefold() in input_modalities(model),
-            )
-        )
-
-
-_SORT_VALUE: dict[str, Callable[[Model], Any]] = {
-    "id": lambda m: str(m.get("id", "")),
-    "price": lambda m: model_limits(m).prompt,
-    "context": lambda m: model_limits(m).context_length,
-    "created": created_at,
-}
-
-
-def sort_models(models: Iterable[Model], key: str = "id", reverse: bool = False) -> list[Model]:
-    """Sort by id|price|context|created; models lacking the value (variable price) go last."""
-    if key not in _SORT_VALUE:
-        raise ValueError(f"unknown sort key {key!r}; choose from {', '.join(SORT_KEYS)}")
-    value = _SORT_VALUE[key]
-    by_id = sorted(models, key=_SORT_VALUE["id"])
-    known = [m for m in by_id if value(m) is not None]
-    unknown = [m for m in by_id if value(m) is None]
-    # Python's sort is stable even with reverse=True, so ties stay in id order.
-    known.sort(key=value, reverse=reverse)
-    return known + unknown
-
-
-def select_models(
-    models: Iterable[Model],
-    *,
-    search: str | None = None,
-    max_price: Decimal | None = None,
-    min_context: int | None = None,
-    supports: Iterable[str] = (),
-    free: bool = False,
-    modality: str | None = None,
-    sort: str = "id",
-    reverse: bool = False,
-    limit: int | None = None,
-) -> list[Model]:
-    """Filter (max_price in USD per 1M input tokens), sort, then cut to `limit`."""
-    if limit is not None and limit < 0:
-        raise ValueError("limit cannot be negative")
-    wanted = _Filter(search, max_price, min_context, frozenset(supports), free, modality)
-    kept = [m for m in models if wanted.matches(m)] if wanted.active else list(models)
-    ordered = sort_models(kept, sort, reverse)
-    return ordered if limit is None else ordered[:limit]
 
 
 def _lookup(models: Iterable[Model], model_id: str) -> Model | None:
