@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog_scale import synthetic_catalog
 from fake_server_main import (
     CATALOG_SIZE,
     CHAT_ANSWER,
@@ -160,6 +161,7 @@ def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int)
         stream_case(orcli, server, root, stream_rounds, paced=False),
         models_case(orcli, server, root, typer_floor, rounds),
         price_case(orcli, server, root, typer_floor, inputs["big"], rounds),
+        catalog_case(orcli, server, root, inputs["hi"], rounds),
     ]
 
 
@@ -230,6 +232,38 @@ def price_case(orcli: list[str], server: FakeServer, root: Path, floor: Command,
     return Case("price", {"orcli": command, "floor": floor},
                 [Comparison("wall", "orcli", "floor", 5.0)], rounds,
                 setup=lambda scratch: verify(as_json, scratch))
+
+
+def catalog_case(orcli: list[str], server: FakeServer, root: Path, hi: Path,
+                 rounds: int) -> Case:
+    """The context guard of a catalog model (the index) against the built-in model's."""
+    builtin_env = isolated_env(root / "env", server.base_url("chat"))
+    commands = {"builtin": Command("echo hi | orcli chat --dry-run (built-in model)",
+                                   orcli + ["chat", "--dry-run"], builtin_env, stdin=hi,
+                                   check=expect_prefix(b"{"))}
+    envs = {}
+    for size in (4_000, 40_000):
+        env = isolated_env(root / f"env-catalog-{size}", server.base_url(f"catalog-{size}"))
+        envs[size] = env
+        model = f"bench/model-{size - 1:05d}"
+        commands["orcli" if size == 40_000 else f"{size}"] = Command(
+            f"echo hi | orcli chat --dry-run -m <catalog model> ({size:,} cached)",
+            orcli + ["chat", "--dry-run", "-m", model], env, stdin=hi,
+            check=expect_prefix(b"{"))
+
+    def write_caches(scratch: Path) -> str | None:
+        sys.path.insert(0, str(HERE.parent))
+        from orcli.models import catalog
+
+        for size, env in envs.items():
+            catalog.write_cache(env["OPENROUTER_BASE_URL"], synthetic_catalog(size),
+                                cache_dir=Path(env["XDG_CACHE_HOME"]) / "orcli",
+                                now=time.time())
+        return None
+
+    return Case("catalog", commands, [Comparison("wall", "orcli", "builtin", 1.3),
+                                      Comparison("wall", "orcli", "4000", 1.1)], rounds,
+                setup=write_caches)
 
 
 # ---- running ---------------------------------------------------------------------------
@@ -344,7 +378,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="5 rounds, 2 for the stream")
     parser.add_argument("--only", nargs="+", metavar="CASE",
                         choices=["startup", "chat", "stream", "stream-unpaced", "models",
-                                 "price"])
+                                 "price", "catalog"])
     parser.add_argument("--stream-seconds", type=float, default=STREAM_SECONDS,
                         help="how long the fake server takes to send the paced stream "
                              "(default %(default)s s)")

@@ -22,6 +22,16 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or streams.env.get("ORCLI_DEBUG") == "1"
     try:
+        return _run_reporting(args, streams, debug)
+    finally:
+        if "stderr" in streams.failed:
+            # Bytes stuck in stderr's buffer would fail again at the interpreter's
+            # final flush, which then exits 120 whatever the command earned.
+            _point_at_devnull(streams.stderr)
+
+
+def _run_reporting(args: list[str], streams: Streams, debug: bool) -> int:
+    try:
         return _run(args, streams)
     except OrcliError as exc:
         _report(streams, exc.message, debug)
@@ -92,10 +102,11 @@ def _check_utf8(args: list[str]) -> None:
 
 
 def _report(streams: Streams, message: str, debug: bool, internal: bool = False) -> None:
+    # Streams.err makes each line safe: a server's message may hold escape sequences.
     if debug:
         import traceback
 
-        streams.stderr.write(traceback.format_exc().encode("utf-8", "replace"))
+        streams.err(traceback.format_exc(), end="")
     text = " ".join(message.split()) if not debug else message
     streams.err(f"orcli: error: {text}")
     if internal and not debug:
@@ -116,14 +127,18 @@ def _reader_gone(streams: Streams) -> int:
 
 
 def _discard_stdout(streams: Streams) -> None:
-    # Point stdout at /dev/null so the interpreter's final flush of the bytes
-    # that could not be written cannot fail again (a traceback and exit 120).
+    # So that the interpreter's final flush of the bytes that could not be written
+    # cannot fail again (a traceback and exit 120).
+    _point_at_devnull(streams.stdout)
+
+
+def _point_at_devnull(stream: object) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, streams.stdout.fileno())
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
         os.close(devnull)
-    except (OSError, ValueError):
-        pass  # an in-memory stdout (tests) has no file descriptor
+    except (OSError, ValueError, AttributeError):
+        pass  # an in-memory stream (tests) has no file descriptor
 
 
 class _TextErr:
@@ -133,11 +148,11 @@ class _TextErr:
         self.streams = streams
 
     def write(self, text: str) -> int:
-        self.streams.stderr.write(text.encode("utf-8", "replace"))
+        self.streams.err(text, end="")
         return len(text)
 
     def flush(self) -> None:
-        self.streams.stderr.flush()
+        pass  # Streams.err flushes each write
 
 
 def entry() -> None:

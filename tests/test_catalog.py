@@ -329,7 +329,8 @@ def test_atomic_write_leaves_no_temp_files(load: Any, tmp_path: Path) -> None:
     fetch = Fetcher()
     load(fetch, T0)
     load(fetch, T0 + HOUR, refresh=True)
-    assert [p.name for p in tmp_path.iterdir()] == [cache_path(BASE, tmp_path).name]
+    cache = cache_path(BASE, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cache.stem + ".idx", cache.name]
 
 
 def test_failed_write_removes_its_temp_file(

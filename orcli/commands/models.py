@@ -16,18 +16,19 @@ from typing import Any, NamedTuple
 from orcli import render
 from orcli.errors import ExitStatus, UsageError
 from orcli.models import catalog
+from orcli.models.facts import created_at, model_limits
 from orcli.models.pricing import (
     format_decimal,
     format_price_per_million,
     json_object,
     parse_price,
-    prices_from_model,
 )
 from orcli.options import ModelsOptions
 from orcli.render.iostreams import Streams
 from orcli.store.config import Settings, load_settings
 
 NO_CONTEXT = "-"
+_LABEL_WIDTH = 23  # `models show`: values start in this column
 
 # Prices the API gives per token; shown per 1M tokens.
 _PER_TOKEN = {
@@ -105,7 +106,7 @@ def list_models(models: list[dict[str, Any]], opts: ModelsOptions, streams: Stre
 
 def list_row(model: dict[str, Any]) -> ListRow:
     """The listed fields of one catalog entry; missing prices count as 0."""
-    prices = prices_from_model(model)
+    prices = model_limits(model)
     return ListRow(
         id=str(model.get("id", "")),
         context=prices.context_length,
@@ -119,8 +120,9 @@ def tsv_line(row: ListRow) -> str:
     """One model as a tab-separated line (no newline)."""
     context = NO_CONTEXT if row.context is None else str(row.context)
     fields = (row.id, context, row.prompt_per_m, row.completion_per_m, row.name)
-    # A tab or newline inside a name would break every `cut -f` downstream.
-    return "\t".join(" ".join(f.split()) for f in fields)
+    # A tab or newline inside a name would break every `cut -f` downstream, and an
+    # escape sequence would reach the terminal of `orcli models | grep x`.
+    return "\t".join(render.safe_line(" ".join(f.split())) for f in fields)
 
 
 def table_cells(row: ListRow) -> tuple[str, str, str, str, str]:
@@ -134,12 +136,21 @@ def show_model(model: dict[str, Any], opts: ModelsOptions, streams: Streams) -> 
     if opts.json_out:
         render.write_json(streams, model)
         return
-    streams.out("".join(line + "\n" for line in describe_model(model)), flush=True)
+    lines = describe_model(model)
+    if streams.stdout_isatty:
+        # Wrapped at spaces to the terminal, values continued under their column.
+        width = render.stdout_width(streams)
+        split = lines.index("") if "" in lines else len(lines)
+        lines = (render.wrap_lines(lines[:split], width, _LABEL_WIDTH)
+                 + render.wrap_lines(lines[split:], width))
+    else:
+        lines = [render.safe_text(line) for line in lines]
+    streams.out("".join(line + "\n" for line in lines), flush=True)
 
 
 def describe_model(model: dict[str, Any]) -> list[str]:
     """The lines of `models show`: facts, prices, parameters, then the description."""
-    prices = prices_from_model(model)
+    prices = model_limits(model)
     arch = json_object(model, "architecture")
     facts = [
         ("id", str(model.get("id", ""))),
@@ -148,13 +159,13 @@ def describe_model(model: dict[str, Any]) -> list[str]:
         ("max output", _tokens(prices.max_output)),
         ("input modalities", _join(arch.get("input_modalities"))),
         ("output modalities", _join(arch.get("output_modalities"))),
-        ("created", _date(model.get("created"))),
+        ("created", _date(created_at(model))),
         ("parameters", _join(model.get("supported_parameters"))),
     ]
-    lines = [f"{label + ':':<23}{value}" for label, value in facts]
+    lines = [f"{label + ':':<{_LABEL_WIDTH}}{value}" for label, value in facts]
     lines += ["prices (USD):"] + model_price_lines(model)
     description = str(model.get("description") or "").strip()
-    return lines + (["", description] if description else [])
+    return lines + (["", *description.splitlines()] if description else [])
 
 
 def model_price_lines(model: dict[str, Any]) -> list[str]:
@@ -202,7 +213,5 @@ def _join(values: object) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def _date(created: object) -> str:
-    if not isinstance(created, int) or isinstance(created, bool) or created < 0:
-        return "unknown"
-    return time.strftime("%Y-%m-%d", time.gmtime(created))
+def _date(created: int | None) -> str:
+    return "unknown" if created is None else time.strftime("%Y-%m-%d", time.gmtime(created))

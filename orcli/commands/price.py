@@ -24,9 +24,8 @@ from typing import Any
 from orcli import render
 from orcli.errors import ExitStatus, UsageError
 from orcli.io.inputs import gather_messages
-from orcli.models.catalog import cache_dir_from_env, fetcher, find_model, load_catalog
+from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
 from orcli.models.pricing import (
-    BUILTIN_MODELS,
     Costs,
     ModelPrices,
     cost,
@@ -34,7 +33,6 @@ from orcli.models.pricing import (
     format_decimal,
     format_price_per_million,
     format_usd,
-    prices_from_model,
 )
 from orcli.options import PriceOptions
 from orcli.render.iostreams import Streams
@@ -111,16 +109,14 @@ def lookup_prices(
 ) -> list[ModelPrices]:
     """Built-in prices, else the catalog: a cache from within the hour, else one fetch.
 
-    The catalog is loaded once for all the models, so an outage costs one round of
-    retries and one "offline" note however many --compare models there are.
+    The catalog is loaded once for all the models (`models_facts`), so an outage costs
+    one round of retries and one "offline" note however many --compare models there are.
     """
-    if all(m in BUILTIN_MODELS for m in model_ids):
-        return [BUILTIN_MODELS[m] for m in model_ids]  # no key, no network, no cache
-    models = load_catalog(settings.base_url, fetcher(settings, streams.err, debug),
-                          cache_dir=cache_dir_from_env(streams.env), refresh=refresh,
-                          warn=streams.err)
-    return [BUILTIN_MODELS.get(m) or prices_from_model(find_model(models, m))
-            for m in model_ids]
+    facts = models_facts(model_ids, base_url=settings.base_url,
+                         cache_dir=cache_dir_from_env(streams.env),
+                         fetch=fetcher(settings, streams.err, debug), warn=streams.err,
+                         refresh=refresh)
+    return [f.prices for f in facts]
 
 
 def estimate(

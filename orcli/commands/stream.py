@@ -110,7 +110,7 @@ class _Output:
             self.before_output()
             self.streams.stdout.flush()  # text before it in the same read comes first
             self.reasoning_last = event.text[-1]
-            _write_err(self.streams, render.dim(event.text, self.dim_reasoning))
+            self.streams.err(event.text, dim=self.dim_reasoning, end="")  # made safe there
 
     def end_reasoning(self) -> None:
         # Reasoning arrives in fragments without newlines; end its line before
@@ -135,7 +135,7 @@ class TextOutput(_Output):
         # Noted before writing: a Ctrl-C landing just after the write must
         # still see the text and end its line.
         self.last_char = event.text[-1]
-        self.streams.out(event.text)  # flushed by flush_between_reads
+        self.streams.out(render.answer_text(self.streams, event.text))  # flushed per read
 
     def reasoning(self, event: Reasoning) -> None:
         self.show(event)
@@ -253,5 +253,4 @@ def error_code(exc: OrcliError) -> object:
 
 def _write_err(streams: Streams, text: str) -> None:
     """A fragment on stderr, flushed, with no newline added (unlike Streams.err)."""
-    streams.stderr.write(text.encode("utf-8", "replace"))
-    streams.stderr.flush()
+    streams.err(text, end="")

@@ -1,47 +1,57 @@
-"""The `GET /models` catalog: an on-disk cache per base URL, filters, sorting, look-ups.
+"""The `GET /models` catalog: loading it (cache, else fetch), finding models, their facts.
 
-The network is not touched here: callers pass `fetch`, a callable that returns
+The files are `orcli.models.cache`, filters and sorting `orcli.models.selection`, one
+entry's facts `orcli.models.facts`; their public names are re-exported here. The
+network is not touched here: callers pass `fetch`, a callable that returns
 the API's `data` list or raises `UpstreamError`. Time and the cache directory
 are parameters too, so tests control both.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from orcli.errors import ApiError, ExitStatus, UnknownModelError, UpstreamError
-from orcli.models.pricing import (
-    BUILTIN_MODELS,
-    ModelPrices,
-    json_object,
-    per_million,
-    prices_from_model,
+from orcli.models import cache
+from orcli.models.cache import (
+    CACHE_FORMAT,
+    CachedCatalog,
+    cache_path,
+    normalise_base_url,
+    read_cache,
+)
+from orcli.models.facts import (
+    ModelFacts,
+    facts_from_model,
+    facts_from_record,
+    facts_record,
+)
+from orcli.models.pricing import BUILTIN_MODELS, ModelPrices
+from orcli.models.selection import (
+    SORT_KEYS,
+    matches_search,
+    select_models,
+    sort_models,
+    supported_parameters,
 )
 from orcli.store.config import Settings
 
+__all__ = ["CACHE_FORMAT", "SORT_KEYS", "CachedCatalog", "cache_path", "matches_search",
+           "normalise_base_url", "read_cache", "select_models", "sort_models",
+           "supported_parameters"]
+
 CACHE_TTL_SECONDS = 3600
-CACHE_FORMAT = 1
-SORT_KEYS = ("id", "price", "context", "created")
 _OUTAGES = (ExitStatus.UPSTREAM, ExitStatus.RATE_LIMITED)
+# What the built-in entries do not say about themselves; the default model reads text only.
+_BUILTIN_INPUTS = {"mistralai/devstral-2512": ("text",)}
 
 Model = dict[str, Any]
 Fetch = Callable[[], list[Model]]
 Warn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class CachedCatalog:
-    """The models read from a cache file and when they were fetched (epoch seconds)."""
-
-    models: list[Model]
-    fetched_at: float
 
 
 def cache_dir_from_env(env: Mapping[str, str]) -> Path:
@@ -54,60 +64,9 @@ def cache_dir_from_env(env: Mapping[str, str]) -> Path:
     return Path(home) / ".cache" / "orcli"
 
 
-def normalise_base_url(base_url: str) -> str:
-    """The base URL as the cache keys it: surrounding spaces and trailing slashes dropped."""
-    return base_url.strip().rstrip("/")
-
-
-def cache_path(base_url: str, cache_dir: Path) -> Path:
-    """The cache file for one base URL, named after it so a person can tell which is which.
-
-    Not a cryptographic hash: loading hashlib costs startup time, and a clash would
-    be harmless, since each file records its base URL and a mismatch reads as absent.
-    """
-    import zlib
-
-    url = normalise_base_url(base_url)
-    slug = "".join(c if c.isalnum() or c in ".-" else "_" for c in url.split("://")[-1])
-    return cache_dir / f"models-{slug[:60]}-{zlib.crc32(url.encode()):08x}.json"
-
-
-def _valid_models(data: object) -> bool:
-    return isinstance(data, list) and all(isinstance(m, dict) for m in data)
-
-
-def read_cache(base_url: str, cache_dir: Path) -> CachedCatalog | None:
-    """The cached catalog of any age, or None when absent or unreadable."""
-    try:
-        raw = json.loads(cache_path(base_url, cache_dir).read_text(encoding="utf-8"))
-        fetched_at, data = raw["fetched_at"], raw["data"]
-        # The base URL is stored too, so a hash collision reads as a miss.
-        usable = raw["format"] == CACHE_FORMAT and raw["base_url"] == normalise_base_url(base_url)
-    except (OSError, ValueError, LookupError, TypeError):
-        return None
-    if not usable or type(fetched_at) not in (int, float) or not _valid_models(data):
-        return None
-    return CachedCatalog(models=data, fetched_at=float(fetched_at))
-
-
 def write_cache(base_url: str, models: list[Model], *, cache_dir: Path, now: float) -> Path:
-    """Write the cache atomically: a temp file in the same directory, then os.replace."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_path(base_url, cache_dir)
-    body = {"format": CACHE_FORMAT, "base_url": normalise_base_url(base_url)}
-    body |= {"fetched_at": now, "data": models}
-    import tempfile  # only when writing: keeps cached listings quick to start
-
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".models-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(body, out)
-        os.replace(tmp, target)
-    except BaseException:
-        # Readers must never see a half-written file, nor should litter stay behind.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Write the cache and its index of model facts, each atomically."""
+    return cache.write_cache(base_url, models, cache_dir=cache_dir, now=now, facts=facts_record)
 
 
 def is_fresh(cached: CachedCatalog, now: float) -> bool:
@@ -131,7 +90,7 @@ def format_age(seconds: float) -> str:
 
 def _fetch_checked(fetch: Fetch, base_url: str) -> list[Model]:
     models = fetch()
-    if not _valid_models(models):
+    if not cache.valid_models(models):
         raise UpstreamError(f"the model list from {base_url} is not a list of objects")
     return models
 
@@ -189,112 +148,6 @@ def cached_catalog(base_url: str, *, cache_dir: Path) -> list[Model] | None:
     return None if cached is None else cached.models
 
 
-def _created(model: Model) -> int | None:
-    created = model.get("created")
-    return created if isinstance(created, int) and not isinstance(created, bool) else None
-
-
-def _input_modalities(model: Model) -> list[str]:
-    arch = json_object(model, "architecture")
-    listed = arch.get("input_modalities")
-    if isinstance(listed, list):
-        return [str(m).casefold() for m in listed]
-    # Older catalog entries only have "text+image->text".
-    inputs = str(arch.get("modality") or "").partition("->")[0]
-    return [m.casefold() for m in inputs.split("+") if m]
-
-
-def supported_parameters(model: Model) -> set[str]:
-    """The parameter names the model lists; none when the field is not a list."""
-    listed = model.get("supported_parameters")
-    return {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
-
-
-def matches_search(model: Model, text: str) -> bool:
-    """Case-insensitive substring match on id and name."""
-    needle = text.casefold()
-    return (
-        needle in str(model.get("id", "")).casefold()
-        or needle in str(model.get("name", "")).casefold()
-    )
-
-
-@dataclass(frozen=True)
-class _Filter:
-    search: str | None
-    max_price: Decimal | None
-    min_context: int | None
-    supports: frozenset[str]
-    free: bool
-    modality: str | None
-
-    @property
-    def active(self) -> bool:
-        """Whether any filter is set; with none, no model's prices need working out."""
-        return bool(self.search or self.max_price is not None or self.min_context is not None
-                    or self.supports or self.free or self.modality)
-
-    def matches(self, model: Model) -> bool:
-        prices = prices_from_model(model)
-        prompt_per_m = per_million(prices.prompt)
-        return all(
-            (
-                not self.search or matches_search(model, self.search),
-                # A variable price promises nothing, so it never passes a price ceiling.
-                self.max_price is None
-                or (prompt_per_m is not None and prompt_per_m <= self.max_price),
-                self.min_context is None or (prices.context_length or 0) >= self.min_context,
-                self.supports <= supported_parameters(model),
-                # OpenRouter's `:free` variants carry "0" prices, so they qualify here.
-                not self.free or prices.prompt == prices.completion == 0,
-                not self.modality or self.modality.casefold() in _input_modalities(model),
-            )
-        )
-
-
-_SORT_VALUE: dict[str, Callable[[Model], Any]] = {
-    "id": lambda m: str(m.get("id", "")),
-    "price": lambda m: prices_from_model(m).prompt,
-    "context": lambda m: prices_from_model(m).context_length,
-    "created": _created,
-}
-
-
-def sort_models(models: Iterable[Model], key: str = "id", reverse: bool = False) -> list[Model]:
-    """Sort by id|price|context|created; models lacking the value (variable price) go last."""
-    if key not in _SORT_VALUE:
-        raise ValueError(f"unknown sort key {key!r}; choose from {', '.join(SORT_KEYS)}")
-    value = _SORT_VALUE[key]
-    by_id = sorted(models, key=_SORT_VALUE["id"])
-    known = [m for m in by_id if value(m) is not None]
-    unknown = [m for m in by_id if value(m) is None]
-    # Python's sort is stable even with reverse=True, so ties stay in id order.
-    known.sort(key=value, reverse=reverse)
-    return known + unknown
-
-
-def select_models(
-    models: Iterable[Model],
-    *,
-    search: str | None = None,
-    max_price: Decimal | None = None,
-    min_context: int | None = None,
-    supports: Iterable[str] = (),
-    free: bool = False,
-    modality: str | None = None,
-    sort: str = "id",
-    reverse: bool = False,
-    limit: int | None = None,
-) -> list[Model]:
-    """Filter (max_price in USD per 1M input tokens), sort, then cut to `limit`."""
-    if limit is not None and limit < 0:
-        raise ValueError("limit cannot be negative")
-    wanted = _Filter(search, max_price, min_context, frozenset(supports), free, modality)
-    kept = [m for m in models if wanted.matches(m)] if wanted.active else list(models)
-    ordered = sort_models(kept, sort, reverse)
-    return ordered if limit is None else ordered[:limit]
-
-
 def _lookup(models: Iterable[Model], model_id: str) -> Model | None:
     for model in models:
         if model.get("id") == model_id:
@@ -326,34 +179,76 @@ def find_model(models: list[Model], model_id: str) -> Model:
     raise UnknownModelError(f"unknown model '{model_id}'{hint}")
 
 
+def builtin_facts(model_id: str) -> ModelFacts | None:
+    """The built-in entry's facts (the default model's), or None for any other model."""
+    prices = BUILTIN_MODELS.get(model_id)
+    if prices is None:
+        return None
+    return ModelFacts(prices, _BUILTIN_INPUTS.get(model_id), None)
+
+
+def known_model(model_id: str, base_url: str, cache_dir: Path) -> ModelFacts | None:
+    """What is known about a model without any fetch: built-in entry, else the cache.
+
+    The one place that answers "prices, context, input modalities and supported
+    efforts of model X" for the guards. A cache of any age will do (a context length
+    rarely changes, and SPEC says "no fetch just for this"); the index answers
+    without parsing the catalog. None when the model is not known.
+    """
+    facts = builtin_facts(model_id)
+    if facts is not None:
+        return facts
+    hit = cache.look_up(base_url, cache_dir, model_id)
+    if hit is not None:
+        return None if hit.facts is None else facts_from_record(model_id, hit.facts)
+    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
+    return None if found is None else facts_from_model(found)
+
+
+def models_facts(
+    model_ids: Sequence[str], *, base_url: str, cache_dir: Path, fetch: Fetch, warn: Warn,
+    refresh: bool = False, now: float | None = None,
+) -> list[ModelFacts]:
+    """Each model's facts: built-in, else a cache from within the hour, else one fetch.
+
+    The index answers for a fresh cache; the catalog is loaded (parsed, or fetched
+    when stale, with a stale cache and a note on an outage) at most once for all
+    the models left, so an outage costs one round of retries. A fresh catalog
+    without the model is believed: UnknownModelError naming close matches.
+    """
+    now = time.time() if now is None else now
+    found: dict[str, ModelFacts] = {}
+    for model_id in dict.fromkeys(model_ids):
+        facts = builtin_facts(model_id) or _fresh_from_index(model_id, base_url, cache_dir,
+                                                             now, refresh)
+        if facts is not None:
+            found[model_id] = facts
+    missing = [m for m in model_ids if m not in found]
+    if missing:
+        models = load_catalog(base_url, fetch, cache_dir=cache_dir, refresh=refresh, now=now,
+                              warn=warn)
+        found |= {m: facts_from_model(find_model(models, m)) for m in missing}
+    return [found[m] for m in model_ids]
+
+
+def _fresh_from_index(model_id: str, base_url: str, cache_dir: Path, now: float,
+                      refresh: bool) -> ModelFacts | None:
+    hit = None if refresh else cache.look_up(base_url, cache_dir, model_id)
+    if hit is None or hit.facts is None or not 0 <= now - hit.fetched_at < CACHE_TTL_SECONDS:
+        return None  # not indexed, unknown (close matches need the catalog), or stale
+    return facts_from_record(model_id, hit.facts)
+
+
 def model_prices(
-    model_id: str,
-    *,
-    base_url: str,
-    cache_dir: Path,
-    fetch: Fetch,
-    warn: Warn,
+    model_id: str, *, base_url: str, cache_dir: Path, fetch: Fetch, warn: Warn,
     now: float | None = None,
 ) -> ModelPrices:
-    """Prices from the built-in entry, else the catalog as `load_catalog` gives it.
-
-    That is a cache fetched within the hour, else a fetch; when the network fails,
-    a stale cache with a note saying how old it is. A fresh cache without the model
-    is believed (UnknownModelError).
-    """
-    if model_id in BUILTIN_MODELS:
-        return BUILTIN_MODELS[model_id]
-    models = load_catalog(base_url, fetch, cache_dir=cache_dir, now=now, warn=warn)
-    return prices_from_model(find_model(models, model_id))
+    """Prices and limits as `models_facts` finds them (for --max-cost)."""
+    return models_facts([model_id], base_url=base_url, cache_dir=cache_dir, fetch=fetch,
+                        warn=warn, now=now)[0].prices
 
 
 def known_context_length(model_id: str, base_url: str, cache_dir: Path) -> int | None:
-    """Context length from the built-in entry or the cache only; None when unknown.
-
-    A cache of any age will do: a context length rarely changes, and the guard must
-    not cost a fetch (SPEC: "no fetch just for this").
-    """
-    if model_id in BUILTIN_MODELS:
-        return BUILTIN_MODELS[model_id].context_length
-    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
-    return None if found is None else prices_from_model(found).context_length
+    """Context length from the built-in entry or the cache only; None when unknown."""
+    facts = known_model(model_id, base_url, cache_dir)
+    return None if facts is None else facts.prices.context_length

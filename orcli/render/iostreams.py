@@ -3,7 +3,8 @@
 Commands never touch `sys.stdin`/`sys.stdout`/`os.environ` directly; they get a
 `Streams`, so tests can build one over byte buffers (`Streams.for_test`).
 
-It is also the one place that decides about escape codes, per stream:
+It is also the one place that decides about escape codes, per stream (and
+every line written with `err` is made safe, whatever the stream):
 NO_COLOR (non-empty) or --no-color: none, anywhere, whatever else is set;
 FORCE_COLOR (non-empty): colour on stderr even when it is not a terminal,
 never on piped stdout, which is data; TERM=dumb: none; otherwise colour only
@@ -20,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from orcli.render.text import DIM, RESET, safe_text
+
 
 @dataclass
 class Streams:
@@ -31,6 +34,9 @@ class Streams:
     stderr_isatty: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     color_off: bool = False  # --no-color
+    # The streams that could not be written, shared by every copy (without_color),
+    # so the entry point can silence them before the interpreter's final flush.
+    failed: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def from_process(cls) -> Streams:
@@ -73,10 +79,25 @@ class Streams:
         if flush:
             self.stdout.flush()
 
-    def err(self, line: str) -> None:
-        """Write one line to stderr and flush it at once."""
-        self.stderr.write((line + "\n").encode("utf-8", "replace"))
-        self.stderr.flush()
+    def err(self, line: str, dim: bool = False, end: str = "\n") -> None:
+        """Write one line (or, with end="", a fragment) to stderr and flush it at once.
+
+        The text is made safe first (`safe_text`), on a pipe too: error messages,
+        notes and reasoning carry the server's words, and CI logs show escapes.
+        `dim` dims it on a colour stderr. A stderr that cannot be written (a full
+        disk, a closed descriptor) is given up on quietly: it only carries
+        diagnostics, so it must not change the command's output or exit code.
+        """
+        text = safe_text(line)
+        if dim and text and self.stderr_color:
+            text = f"{DIM}{text}{RESET}"
+        if "stderr" in self.failed:
+            return
+        try:
+            self.stderr.write((text + end).encode("utf-8", "replace"))
+            self.stderr.flush()
+        except (OSError, ValueError):
+            self.failed.add("stderr")
 
     def without_color(self, off: bool = True) -> Streams:
         """The same streams with colour turned off (--no-color), or self when `off` is False."""

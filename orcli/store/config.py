@@ -96,12 +96,66 @@ def config_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "orcli" / "config.toml"
 
 
+# A config file holds a few short settings; anything larger is not one.
+CONFIG_SIZE_LIMIT = 1024 * 1024
+
+
+class NotARegularFile(ValueError):
+    """A path that is a FIFO, a device, a directory, or too large to be read whole."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, read without blocking.
+
+    Opened with O_NONBLOCK and checked with fstat before any read, so a FIFO never
+    blocks and /dev/zero is never read; /dev/null reads as empty (a common way to
+    say "no file"). FileNotFoundError when absent; NotARegularFile naming the problem.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            if stat.S_ISCHR(info.st_mode) and _is_devnull(info):
+                return b""
+            raise NotARegularFile(f"is {_kind(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise NotARegularFile(f"is larger than {limit:,} bytes ({info.st_size:,})")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(limit + 1 - size, 1 << 20) or 1):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # it grew while being read
+                raise NotARegularFile(f"is larger than {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _is_devnull(info: os.stat_result) -> bool:
+    try:
+        return info.st_rdev == os.stat(os.devnull).st_rdev
+    except OSError:
+        return False
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 def load_config_file(path: Path, warn: Callable[[str], None]) -> dict[str, Any]:
     """Parse the TOML config file; a missing file is an empty config."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, CONFIG_SIZE_LIMIT)
     except FileNotFoundError:
         return {}
+    except NotARegularFile as exc:
+        raise ConfigError(f"config file {path} {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     import tomllib  # only when there is a file to parse
@@ -110,6 +164,8 @@ def load_config_file(path: Path, warn: Callable[[str], None]) -> dict[str, Any]:
         values = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be a config") from None
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
         known = ", ".join(DEFAULTS)
