@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import wave
 from pathlib import Path
@@ -17,6 +18,9 @@ from orcli.request.attachments import (
     load_attachment,
     with_attachments,
 )
+from tests.fake_openrouter import completion
+from tests.test_guards import cache_models
+from tests.test_price import catalog_model
 
 
 def wav_bytes() -> bytes:
@@ -161,3 +165,56 @@ def test_parts_are_the_text_first_then_the_attachments_in_order() -> None:
         {"type": "text", "text": "compare"}, first.part, second.part]}
     assert with_attachments({"role": "user", "content": "hi"}, []) == {
         "role": "user", "content": "hi"}
+
+
+# ---- end to end: what chat and stream send ---------------------------------------------
+
+PNG = SAMPLES["png"][0]
+
+
+def test_attachments_go_after_the_text_in_the_request_and_the_conversation(
+        server, run, tmp_path: Path) -> None:
+    image = write(tmp_path, "cat.png", PNG)
+    conversation = tmp_path / "chat.json"
+    server.json(completion("Two cats."))
+    run("chat", "-m", "some/vision-model", "-C", str(conversation), "-a", image,
+        "--attach", "https://example.com/dog.jpg", "What is in these?")
+    user = {"role": "user", "content": [
+        {"type": "text", "text": "What is in these?"},
+        {"type": "image_url",
+         "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}},
+        {"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg"}}]}
+    assert server.requests[0].json()["messages"] == [user]
+    assert json.loads(conversation.read_text())[0] == user
+
+
+def test_the_default_model_refuses_an_image_before_sending(server, run, tmp_path: Path) -> None:
+    result = run("stream", "-a", write(tmp_path, "cat.png", PNG), "describe", expect=2)
+    assert "mistralai/devstral-2512 accepts only text input" in result.stderr
+    assert server.requests == []
+
+
+def test_the_cached_catalog_says_what_a_model_takes(server, run, isolated_env,
+                                                    tmp_path: Path) -> None:
+    seeing = catalog_model("vision/model", "0", "0")
+    seeing["architecture"]["input_modalities"] = ["text", "image"]
+    cache_models(isolated_env, server.base_url, [seeing])
+    server.json(completion("A cat."))
+    run("chat", "-m", "vision/model", "-a", write(tmp_path, "cat.png", PNG), "describe")
+    result = run("chat", "-m", "vision/model", "-a", write(tmp_path, "a.wav", wav_bytes()),
+                 "transcribe", expect=2)
+    assert "vision/model accepts only text, image input" in result.stderr
+    assert len(server.requests) == 1
+
+
+def test_a_fallback_that_cannot_take_the_attachment_is_refused(server, run, isolated_env,
+                                                               tmp_path: Path) -> None:
+    result = run("chat", "-m", "vision/model", "-o", 'models=["mistralai/devstral-2512"]',
+                 "-a", write(tmp_path, "cat.png", PNG), "describe", expect=2)
+    assert "mistralai/devstral-2512 accepts only text input" in result.stderr
+
+
+def test_attach_with_messages_exits_2(run, tmp_path: Path) -> None:
+    messages = write(tmp_path, "m.json", b'[{"role": "user", "content": "hi"}]')
+    result = run("chat", "--messages", messages, "-a", "https://example.com/x.png", expect=2)
+    assert "put the parts in the file" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -15,6 +16,20 @@ import pytest
 from orcli.errors import ExitStatus, UsageError
 from orcli.store import conversation as store
 from orcli.store.conversation import open_conversation
+from tests.conftest import API_KEY
+from tests.fake_openrouter import (
+    DONE,
+    ERR_400_MODEL,
+    PROCESSING,
+    chunk,
+    completion,
+    data,
+    stream_of,
+    usage_chunk,
+)
+from tests.test_guards import cache_models
+from tests.test_price import catalog_model
+from tests.test_stream import Gate, start
 
 USER = {"role": "user", "content": "hi"}
 ANSWER = {"role": "assistant", "content": "Hello!"}
@@ -139,6 +154,20 @@ def test_a_directory_that_cannot_hold_the_file_is_refused_before_anything_is_sen
 APPENDER = """
 import sys
 from orcli.store.conversation import open_conversation
+from tests.conftest import API_KEY
+from tests.fake_openrouter import (
+    DONE,
+    ERR_400_MODEL,
+    PROCESSING,
+    chunk,
+    completion,
+    data,
+    stream_of,
+    usage_chunk,
+)
+from tests.test_guards import cache_models
+from tests.test_price import catalog_model
+from tests.test_stream import Gate, start
 path, who, turns = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for n in range(turns):
     with open_conversation(path, lambda note: print("WAITING", flush=True)) as conv:
@@ -178,3 +207,135 @@ def test_the_second_process_waits_for_the_first_turn_to_be_saved(tmp_path: Path)
     child.communicate(timeout=60)
     assert child.returncode == 0
     assert saved(path) == [*turn("first", 0), *turn("second", 0)]
+
+
+# ---- end to end: chat and stream against the fake server --------------------------------
+
+
+def sent_messages(server, n: int = -1) -> list[dict]:
+    return server.requests[n].json()["messages"]
+
+
+def test_a_three_turn_conversation_sends_and_keeps_every_turn(server, run, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    server.json(completion("Paris."))
+    run("chat", "-C", str(path), "-s", "Answer in one word.", "Capital of France?")
+    server.sse(stream_of(["Lyon", "."]))
+    run("stream", "-C", str(path), "Second city?")
+    server.json(completion("Marseille."))
+    run("chat", "-C", str(path), "Third?")
+    system = {"role": "system", "content": "Answer in one word."}
+    turns = [{"role": "user", "content": "Capital of France?"},
+             {"role": "assistant", "content": "Paris."},
+             {"role": "user", "content": "Second city?"},
+             {"role": "assistant", "content": "Lyon."},
+             {"role": "user", "content": "Third?"},
+             {"role": "assistant", "content": "Marseille."}]
+    assert saved(path) == [system, *turns]
+    assert sent_messages(server, 0) == [system, turns[0]]
+    assert sent_messages(server, 1) == [system, *turns[:3]]
+    assert sent_messages(server, 2) == [system, *turns[:5]]
+
+
+def test_s_with_an_existing_conversation_exits_2_and_sends_nothing(run, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps([USER, ANSWER]))
+    result = run("chat", "-C", str(path), "-s", "be brief", "more", expect=2)
+    assert "-s applies only to a new conversation" in result.stderr
+
+
+def test_c_and_messages_together_exit_2(run, tmp_path) -> None:
+    messages = tmp_path / "m.json"
+    messages.write_text(json.dumps([USER]))
+    result = run("chat", "-C", str(tmp_path / "chat.json"), "--messages", str(messages),
+                 expect=2)
+    assert "--messages cannot be added" in result.stderr
+
+
+def test_a_failed_call_leaves_the_file_as_it_was(server, run, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    before = json.dumps([USER, ANSWER]).encode()
+    path.write_bytes(before)
+    server.json(ERR_400_MODEL, status=400)
+    run("chat", "-C", str(path), "again", expect=4)
+    server.sse([data(chunk("half an answer"))], cut=True)
+    run("stream", "-C", str(path), "again", "--retries", "0", expect=7)
+    assert path.read_bytes() == before
+    missing = tmp_path / "new.json"
+    server.json(ERR_400_MODEL, status=400)
+    run("chat", "-C", str(missing), "hi", expect=4)
+    assert not missing.exists()
+
+
+def test_ctrl_c_mid_stream_leaves_the_file_as_it_was(server, isolated_env, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    before = json.dumps([USER, ANSWER]).encode()
+    path.write_bytes(before)
+    gate = Gate()
+    server.sse([PROCESSING, data(chunk("partial")), gate, data(chunk(" never")), DONE])
+    env = isolated_env | {"OPENROUTER_API_KEY": API_KEY, "OPENROUTER_BASE_URL": server.base_url}
+    proc = start(["stream", "-C", str(path), "more"], env)
+    try:
+        assert os.read(proc.stdout.fileno(), 100) == b"partial"
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        gate.set()
+    assert proc.returncode == 130
+    assert path.read_bytes() == before
+
+
+def detail_chunk(details: list[dict]) -> dict:
+    piece = chunk()
+    piece["choices"][0]["delta"]["reasoning_details"] = details
+    return piece
+
+
+SIGNED = {"type": "reasoning.text", "format": "anthropic-claude-v1", "index": 0}
+
+
+def test_streamed_reasoning_goes_back_unchanged_on_the_next_turn(server, run,
+                                                                tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    server.sse([
+        data(detail_chunk([{**SIGNED, "text": "Think ", "signature": None}])),
+        data(detail_chunk([{**SIGNED, "text": "hard."}])),
+        data(detail_chunk([{**SIGNED, "text": "", "signature": "EqQBCkYIBxgC"}])),
+        data(chunk("42")), data(chunk("", finish_reason="stop")), data(usage_chunk()), DONE])
+    run("stream", "-C", str(path), "question")
+    server.json(completion("Yes."))
+    run("chat", "-C", str(path), "sure?")
+    assistant = {"role": "assistant", "content": "42", "reasoning": "Think hard.",
+                 "reasoning_details": [
+                     {**SIGNED, "text": "Think hard.", "signature": "EqQBCkYIBxgC"}]}
+    assert sent_messages(server)[1] == assistant
+    assert saved(path)[1] == assistant
+
+
+def test_a_whole_answers_reasoning_and_tool_calls_are_kept_as_the_api_gave_them(
+        server, run, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    details = [{"type": "reasoning.encrypted", "data": "gAAAAB", "id": "rs_1",
+                "format": "openai-responses-v1", "index": 0}]
+    answer = completion(None, finish_reason="tool_calls", reasoning="Look it up.", tool_calls=[
+        {"id": "call_1", "type": "function",
+         "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}])
+    answer["choices"][0]["message"]["reasoning_details"] = details
+    server.json(answer)
+    run("chat", "-C", str(path), "weather?")
+    assert saved(path)[1] == {
+        "role": "assistant", "content": "", "reasoning": "Look it up.",
+        "reasoning_details": details,
+        "tool_calls": [{"id": "call_1", "type": "function",
+                        "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}]}
+
+
+def test_the_guards_count_the_whole_conversation(server, run, isolated_env, tmp_path) -> None:
+    cache_models(isolated_env, server.base_url, [catalog_model("small/model", "0", "0", 200)])
+    path = tmp_path / "chat.json"
+    long_turn = [{"role": "user", "content": "word " * 400}, ANSWER]
+    path.write_text(json.dumps(long_turn))
+    result = run("chat", "-m", "small/model", "-C", str(path), "hi", expect=8)
+    assert "context of 200" in result.stderr
+    server.json(completion("ok"))
+    run("chat", "-m", "small/model", "hi")  # the same prompt alone fits

@@ -357,3 +357,19 @@ def known_context_length(model_id: str, base_url: str, cache_dir: Path) -> int |
         return BUILTIN_MODELS[model_id].context_length
     found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
     return None if found is None else prices_from_model(found).context_length
+
+
+# Input modalities of the built-in entries, as OpenRouter's catalog lists them.
+BUILTIN_INPUT_MODALITIES: dict[str, tuple[str, ...]] = {"mistralai/devstral-2512": ("text",)}
+
+
+def known_input_modalities(model_id: str, base_url: str, cache_dir: Path) -> list[str] | None:
+    """What the model takes as input, from the built-in entry or the cache only; None: unknown.
+
+    Like the context guard, this never costs a fetch (SPEC: "no fetch just for this").
+    """
+    if model_id in BUILTIN_INPUT_MODALITIES:
+        return list(BUILTIN_INPUT_MODALITIES[model_id])
+    found = _lookup(cached_catalog(base_url, cache_dir=cache_dir) or [], model_id)
+    listed = None if found is None else _input_modalities(found)
+    return listed or None  # an entry that lists none says nothing
