@@ -339,3 +339,13 @@ def test_the_guards_count_the_whole_conversation(server, run, isolated_env, tmp_
     assert "context of 200" in result.stderr
     server.json(completion("ok"))
     run("chat", "-m", "small/model", "hi")  # the same prompt alone fits
+
+
+def test_dry_run_shows_the_whole_conversation_and_saves_nothing(run, tmp_path) -> None:
+    path = tmp_path / "chat.json"
+    before = json.dumps([USER, ANSWER]).encode()
+    path.write_bytes(before)
+    result = run("chat", "-C", str(path), "--dry-run", "more", key=False)
+    assert json.loads(result.stdout)["messages"] == [USER, ANSWER,
+                                                     {"role": "user", "content": "more"}]
+    assert path.read_bytes() == before

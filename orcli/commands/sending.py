@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from orcli import render
 from orcli.commands.turn import Turn, check_inputs
-from orcli.io.inputs import read_body_files
+from orcli.io.inputs import gather_messages, read_body_files
 from orcli.options import AnswerOptions
 from orcli.render.iostreams import Streams
 from orcli.request.payload import build_payload
@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 
 
 def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
-                    stream: bool, turn: Turn) -> dict[str, Any]:
-    """The body to send: the turn's messages and the flags, then every check before sending."""
+                    stream: bool, turn: Turn | None = None) -> dict[str, Any]:
+    """The body to send: the turn's messages and the flags, then every check before sending.
+
+    Without a turn, the messages are PROMPT, stdin, -f, --messages and -s alone.
+    """
+    if turn is None:
+        turn = Turn(None, gather_messages(opts, streams))
     body = build_payload(settings.model, turn.messages, opts.body, read_body_files(opts.body),
                          stream=stream)
     check_inputs(body, turn, settings, streams.env)
