@@ -65,6 +65,8 @@ class AnswerOptions(InputOptions):
     usage: bool | None = None  # None: on when stderr is a terminal
     show_reasoning: bool = False
     max_cost: Decimal | None = None
+    conversation: str | None = None  # -C FILE
+    attach: Sequence[str] = ()  # -a PATH|URL, in order
 
 
 @dataclass(frozen=True)

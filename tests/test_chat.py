@@ -340,7 +340,7 @@ def test_debug_shows_details_but_never_the_key(server, run):
 
 
 def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
-    import orcli.commands.sending as chat
+    import orcli.commands.turn as chat
 
     def boom(*_a, **_k):
         raise RuntimeError("kaput")

@@ -741,3 +741,38 @@ def test_comments_before_the_first_event_are_not_kept() -> None:
         tracemalloc.stop()
     assert texts(seen, Content) == "ok"
     assert peak < 5_000_000
+
+
+def details_of(*deltas: list[dict]) -> list[dict]:
+    """The reasoning_details a stream's Done carries, one delta list per chunk."""
+    raw = stream(*[chunk({"reasoning_details": d}) for d in deltas], chunk({}, "stop"))
+    return list(events(raw)[-1].reasoning_details)
+
+
+ANTHROPIC = {"type": "reasoning.text", "format": "anthropic-claude-v1", "index": 0}
+
+
+def test_streamed_text_pieces_and_their_signature_make_one_detail() -> None:
+    assembled = details_of(
+        [{**ANTHROPIC, "text": "Let me ", "signature": None}],
+        [{**ANTHROPIC, "text": "think."}],
+        [{**ANTHROPIC, "text": "", "signature": "EqQBCkYIBxgC"}],
+    )
+    assert assembled == [{**ANTHROPIC, "text": "Let me think.", "signature": "EqQBCkYIBxgC"}]
+
+
+def test_a_new_kind_or_id_at_the_same_index_is_a_new_detail() -> None:
+    secret = {"type": "reasoning.encrypted", "data": "c2lnbmVk", "index": 0,
+              "format": "google-gemini-v1"}
+    other_id = {**ANTHROPIC, "text": "b", "id": "rs_2"}
+    assembled = details_of([{**ANTHROPIC, "text": "a", "id": "rs_1"}], [secret], [other_id])
+    assert assembled == [{**ANTHROPIC, "text": "a", "id": "rs_1"}, secret, other_id]
+
+
+def test_encrypted_blocks_without_an_index_stay_separate() -> None:
+    first = {"type": "reasoning.encrypted", "data": "AAA"}
+    second = {"type": "reasoning.encrypted", "data": "BBB"}
+    summary = [{"type": "reasoning.summary", "summary": "Sum"},
+               {"type": "reasoning.summary", "summary": "med up."}]
+    assert details_of(summary, [first], [second]) == [
+        {"type": "reasoning.summary", "summary": "Summed up."}, first, second]

@@ -8,7 +8,7 @@ import typer
 
 from orcli.cli.completion import complete_tool_choice
 from orcli.cli.flags import COMMON, CONNECTION, INPUTS, Param, input_options, parse_usd
-from orcli.cli.helptext import BODY, GUARD, OUT
+from orcli.cli.helptext import BODY, GUARD, INPUT, OUT
 from orcli.options import BodyOptions
 
 PromptArg = Annotated[Optional[list[str]], typer.Argument(
@@ -64,13 +64,21 @@ UsageOpt = Annotated[Optional[bool], typer.Option(
 ShowReasoningOpt = Annotated[bool, typer.Option(
     "--show-reasoning", help="Write the model's reasoning to stderr.", rich_help_panel=OUT)]
 
+ConversationOpt = Annotated[Optional[str], typer.Option(
+    "-C", "--conversation", metavar="FILE", help="Continue the conversation kept in FILE "
+    "(created if missing); the answer is appended to it.", rich_help_panel=INPUT)]
+AttachOpt = Annotated[Optional[list[str]], typer.Option(
+    "-a", "--attach", metavar="PATH|URL", help="Attach an image, PDF or audio file, or an "
+    "image URL (repeatable).", show_default=False, rich_help_panel=INPUT)]
+
+TURN_FLAGS = [Param("conversation", ConversationOpt), Param("attach", AttachOpt)]
 GUARD_FLAGS = [Param("max_cost", MaxCostOpt), Param("dry_run", DryRunOpt, False)]
 OUTPUT_FLAGS = [Param("usage", UsageOpt), Param("show_reasoning", ShowReasoningOpt, False)]
 
 
 def answer_params(*own: Param) -> list[Param]:
     """The parameters of chat or stream: the shared ones, with the command's own among them."""
-    return [Param("prompt", PromptArg), *INPUTS, *CONNECTION, *BODY_FLAGS,
+    return [Param("prompt", PromptArg), *INPUTS, *TURN_FLAGS, *CONNECTION, *BODY_FLAGS,
             option_flag(("-o", "--option")), *GUARD_FLAGS, *OUTPUT_FLAGS, *own, *COMMON]
 
 
@@ -90,4 +98,5 @@ def answer_options(values: dict[str, Any]) -> dict[str, Any]:
     return input_options(values, values["prompt"]) | {
         "body": body_options(values), "dry_run": values["dry_run"], "usage": values["usage"],
         "show_reasoning": values["show_reasoning"],
-        "max_cost": parse_usd(values["max_cost"], "--max-cost")}
+        "max_cost": parse_usd(values["max_cost"], "--max-cost"),
+        "conversation": values["conversation"], "attach": tuple(values["attach"] or ())}

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from orcli import render
 from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
+from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ExitStatus, UpstreamError
 from orcli.options import ChatOptions
 from orcli.render.iostreams import Streams
 from orcli.response.events import parse_usage
 from orcli.response.result import Result, result_from_answer
-from orcli.store.config import load_settings
+from orcli.store.config import Settings, load_settings
 
 
 def run_chat(opts: ChatOptions, streams: Streams) -> int:
     """Build the request, send it, print the answer and the usage line."""
     settings = load_settings(opts.settings_flags, streams.env, streams.err)
-    body = prepare_request(opts, streams, settings, stream=False)
+    with conversation_for(opts, streams) as conversation:  # -C's file stays locked till saved
+        return send_turn(opts, streams, settings, build_turn(opts, streams, conversation))
+
+
+def send_turn(opts: ChatOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
+    """Send the turn, print the answer, save it to -C's file, then the usage line."""
+    body = prepare_request(opts, streams, settings, stream=False, turn=turn)
     if opts.dry_run:
         render.write_json(streams, body)
         return ExitStatus.OK
@@ -29,9 +36,12 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
     if opts.json_out:
         render.write_json(streams, reply.answer)  # as the API gave it, whatever its shape
         result = _usage_only(reply.answer)
+        if turn.conversation is not None:  # --json prints any shape; -C needs a real answer
+            turn.save(result_from_answer(reply.answer))
     else:
         result = result_from_answer(reply.answer, reply.cache_status)
         print_result(result, opts, streams)
+        turn.save(result)  # after printing: an answer that failed there is not kept
     if want_usage(opts, streams):
         write_usage(result, settings, streams)
     return ExitStatus.OK

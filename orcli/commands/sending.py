@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
+from orcli.commands.turn import Turn, check_inputs
 from orcli.io.inputs import gather_messages, read_body_files
 from orcli.options import AnswerOptions
 from orcli.render.iostreams import Streams
@@ -18,11 +19,16 @@ if TYPE_CHECKING:
 
 
 def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
-                    stream: bool) -> dict[str, Any]:
-    """The body to send: messages and flags, then every check that precedes sending."""
-    messages = gather_messages(opts, streams)
-    body = build_payload(settings.model, messages, opts.body, read_body_files(opts.body),
+                    stream: bool, turn: Turn | None = None) -> dict[str, Any]:
+    """The body to send: the turn's messages and the flags, then every check before sending.
+
+    Without a turn, the messages are PROMPT, stdin, -f, --messages and -s alone.
+    """
+    if turn is None:
+        turn = Turn(None, gather_messages(opts, streams))
+    body = build_payload(settings.model, turn.messages, opts.body, read_body_files(opts.body),
                          stream=stream)
+    check_inputs(body, turn, settings, streams.env)
     from orcli.request.guards import check_guards
 
     return check_guards(body, settings, opts.max_cost, streams)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from orcli import render
 from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
+from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
 from orcli.http.sse import (
     Content,
@@ -30,7 +31,7 @@ from orcli.models.pricing import dumps_json
 from orcli.options import StreamOptions
 from orcli.render.iostreams import Streams
 from orcli.response.result import Result, ResultBuilder
-from orcli.store.config import load_settings
+from orcli.store.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from orcli.http.client import Client
@@ -39,13 +40,20 @@ if TYPE_CHECKING:
 def run_stream(opts: StreamOptions, streams: Streams) -> int:
     """Send the streaming request, relay its events, then the usage line."""
     settings = load_settings(opts.settings_flags, streams.env, streams.err)
-    body = prepare_request(opts, streams, settings, stream=True)
+    with conversation_for(opts, streams) as conversation:  # -C's file stays locked till saved
+        return send_turn(opts, streams, settings, build_turn(opts, streams, conversation))
+
+
+def send_turn(opts: StreamOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
+    """Stream the turn; only a stream that completed is saved to -C's file."""
+    body = prepare_request(opts, streams, settings, stream=True, turn=turn)
     if opts.dry_run:
         render.write_json(streams, body)
         return ExitStatus.OK
     spinner = render.Spinner(streams, f"waiting for {settings.model}")
     client = open_client(settings, opts, spinner)
     result = relay_stream(client, body, opts, streams, spinner)
+    turn.save(result)  # a cut, an error or Ctrl-C raised before this: FILE stays as it was
     if want_usage(opts, streams):
         write_usage(result, settings, streams)
     return ExitStatus.OK

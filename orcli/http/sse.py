@@ -382,17 +382,17 @@ _DETAIL_PIECES = ("text", "summary", "data", "signature")
 def merge_reasoning_details(into: list[dict[str, Any]], deltas: list[Any]) -> None:
     """Add streamed reasoning_details deltas to the details assembled so far.
 
-    A delta with the `index` (else the type) of the last detail continues it:
-    its text pieces are appended, other fields kept from their first value.
+    A delta continues the last detail when it carries that detail's `index` (or,
+    without an index, when a text or summary follows its own kind) and neither its
+    `type` nor its `id` differs: its text pieces are appended, other fields kept
+    from their first non-null value. Anything else starts a new detail, so the
+    sequence goes back to the API as the model produced it.
     """
     for delta in deltas:
         if not isinstance(delta, dict):
             continue
         last = into[-1] if into else None
-        same = last is not None and (
-            last.get("index") == delta.get("index") if "index" in delta
-            else last.get("type") == delta.get("type"))
-        if not same:
+        if last is None or not _continues(last, delta):
             into.append(dict(delta))
             continue
         for key, value in delta.items():
@@ -400,6 +400,16 @@ def merge_reasoning_details(into: list[dict[str, Any]], deltas: list[Any]) -> No
                 last[key] += value
             elif last.get(key) is None:
                 last[key] = value
+
+
+def _continues(last: dict[str, Any], delta: dict[str, Any]) -> bool:
+    for key in ("type", "id"):  # a different kind or id is never the same detail
+        if delta.get(key) is not None and last.get(key) is not None and delta[key] != last[key]:
+            return False
+    if "index" in delta:
+        return last.get("index") == delta["index"]
+    # Encrypted blocks arrive whole: two in a row without an index are two blocks.
+    return last.get("type") == delta.get("type") and delta.get("type") != "reasoning.encrypted"
 
 
 def _first_choice(chunk: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

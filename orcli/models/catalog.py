@@ -252,3 +252,13 @@ def known_context_length(model_id: str, base_url: str, cache_dir: Path) -> int |
     """Context length from the built-in entry or the cache only; None when unknown."""
     facts = known_model(model_id, base_url, cache_dir)
     return None if facts is None else facts.prices.context_length
+
+
+def known_input_modalities(model_id: str, base_url: str, cache_dir: Path) -> list[str] | None:
+    """What the model takes as input, from the built-in entry or the cache only; None: unknown.
+
+    Like the context guard, this never costs a fetch (SPEC: "no fetch just for this").
+    """
+    facts = known_model(model_id, base_url, cache_dir)
+    listed = None if facts is None else facts.input_modalities
+    return list(listed) if listed else None  # an entry that lists none says nothing

@@ -66,11 +66,15 @@ def build_messages(
 
 def parse_conversation(source: Source) -> list[dict]:
     """Parse and check a --messages JSON array of {role, content} objects."""
-    value = parse_json_flag(decode_input(source), source.label)
+    return check_messages(parse_json_flag(decode_input(source), source.label), source.label)
+
+
+def check_messages(value: object, label: str) -> list[dict]:
+    """`value` when it is a non-empty array of valid messages; exit 2 naming the first bad one."""
     if not isinstance(value, list) or not value:
-        raise UsageError(f"{source.label} must be a non-empty JSON array of messages")
+        raise UsageError(f"{label} must be a non-empty JSON array of messages")
     for index, message in enumerate(value):
-        _check_message(message, f"{source.label} message {index}")
+        _check_message(message, f"{label} message {index}")
     return value
 
 
