@@ -95,6 +95,16 @@ class ModelsOptions(CommandOptions):
 
 
 @dataclass(frozen=True)
+class EndpointsOptions(CommandOptions):
+    """`orcli models endpoints ID`."""
+
+    model_id: str = ""
+    sort: str | None = None  # price, latency or throughput; None: as the API lists them
+    json_out: bool = False
+    refresh: bool = False  # for the catalog that suggests close ids
+
+
+@dataclass(frozen=True)
 class PriceOptions(InputOptions):
     input_tokens: int | None = None
     output_tokens: int = 0

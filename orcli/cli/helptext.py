@@ -73,11 +73,15 @@ Examples:
   orcli models --supports tools --max-price 1 | cut -f1
   orcli models --free --min-context 100000 --limit 5
   orcli models show mistralai/devstral-2512
+  orcli models endpoints mistralai/devstral-2512 --sort throughput
   orcli models --json | jq -r '.[] | select(.context_length > 200000) | .id'
 
 \b
 Piped output: one model per line, tab-separated, no header:
   id  context_length  prompt_$/M  completion_$/M  name
+endpoints ID, piped: one provider endpoint per line ('-' when unknown):
+  provider  tag  quantization  context  max_output  prompt_$/M  completion_$/M
+  latency_p50_ms  throughput_p50_tok/s  uptime_%
 """
 
 PRICE_EPILOG = """\b
