@@ -13,6 +13,7 @@ INPUT = "Input"
 CONN = "Model and connection"
 BODY = "Request body"
 GUARD = "Guards"
+ROUTE = "Routing, reasoning and caching"
 OUT = "Output"
 FILTER = "Filters"
 OTHER = "Other options"
@@ -43,6 +44,8 @@ Examples:
   orcli chat -f error.log -f app.py 'why does this fail?'
   orcli chat --schema person.json 'invent a person' | jq -r .name
   orcli chat --json 'hi' | jq .usage.cost
+  orcli chat --fallback openai/gpt-4o-mini --provider-sort price 'hi'
+  orcli chat --cache-ttl 3600 -f fixture.txt 'summarise'   # repeats cost $0
 
 \b
 In CI (stdout is only the answer; the exit code says what failed):
@@ -57,6 +60,7 @@ STREAM_EPILOG = """\b
 Examples:
   orcli stream 'tell a story' | tee story.txt
   orcli stream --show-reasoning -m deepseek/deepseek-r1 'is 1001 prime?'
+  orcli stream --reasoning-effort low --zdr -m openai/o4-mini 'is 1001 prime?'
   orcli stream --jsonl 'hi' | jq -c 'select(.type == "usage")'
 
 \b

@@ -89,15 +89,15 @@ def format_tool_calls(calls: list[dict[str, Any]]) -> str:
 
 def usage_line(
     model: str, prompt_tokens: int | None, completion_tokens: int | None,
-    cost: Decimal | None, estimated: bool,
+    cost: Decimal | None, estimated: bool, cached: bool = False,
 ) -> str:
-    """The one line on stderr after an answer: model, tokens, dollars."""
+    """The one line on stderr after an answer: model, tokens, dollars; `(cached)` on a HIT."""
     tokens = f"{_count(prompt_tokens)} in, {_count(completion_tokens)} out"
     if cost is None:
         money = "cost unknown"
     else:
         money = format_usd(cost) + (" (estimated)" if estimated else "")
-    return f"orcli: {model}: {tokens} tokens, {money}"
+    return f"orcli: {model}: {tokens} tokens, {money}" + (" (cached)" if cached else "")
 
 
 def _count(n: int | None) -> str:

@@ -14,11 +14,11 @@ model must fit the budget and the context of whichever model serves it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from orcli.errors import ExitStatus, OrcliError, UsageError
 from orcli.models.pricing import ModelPrices
+from orcli.options import RoutingOptions
 
 PROVIDER_SORTS = ("price", "throughput", "latency")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -26,7 +26,6 @@ CACHE_TTL_RANGE = (1, 86400)  # seconds, as OpenRouter's response cache takes th
 
 CACHE_HEADER = "X-OpenRouter-Cache"
 CACHE_TTL_HEADER = "X-OpenRouter-Cache-TTL"
-CACHE_STATUS_HEADER = "X-OpenRouter-Cache-Status"
 
 # The body keys that say how much a model reasons; a flag and `-o` may not both set one.
 _REASONING_AMOUNT = ("effort", "max_tokens")
@@ -36,30 +35,6 @@ class UnknownPricesError(OrcliError):
     """A listed model's prices cannot be learned, so no budget can be promised."""
 
     status = ExitStatus.REFUSED
-
-
-@dataclass(frozen=True)
-class RoutingOptions:
-    """The routing, reasoning and caching flags as given (empty or None = not given)."""
-
-    fallbacks: tuple[str, ...] = ()
-    provider_order: tuple[str, ...] = ()  # --provider, in the order given
-    only: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    provider_sort: str | None = None
-    no_fallbacks: bool = False
-    zdr: bool = False
-    deny_data_collection: bool = False
-    require_parameters: bool = False
-    reasoning_effort: str | None = None
-    reasoning_tokens: int | None = None
-    cache: bool = False
-    cache_ttl: int | None = None
-
-    @property
-    def caching(self) -> bool:
-        """--cache, or --cache-ttl, which implies it."""
-        return self.cache or self.cache_ttl is not None
 
 
 def check_routing(opts: RoutingOptions) -> None:
