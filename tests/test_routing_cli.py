@@ -22,6 +22,7 @@ from tests.fake_openrouter import (
     stream_of,
     usage_chunk,
 )
+from tests.test_completions import bash_complete, shell_env  # noqa: F401 (a fixture)
 from tests.test_guards import cache_models, tokens_of
 from tests.test_price import CLOSED, catalog_model
 
@@ -201,3 +202,20 @@ def test_the_context_guard_takes_the_smallest_known_context(server, run, isolate
     text = "one two three four five six seven eight nine ten"
     result = run("stream", text, "--fallback", "vendor/tiny", expect=8)
     assert "over vendor/tiny's context of 5" in result.stderr and server.requests == []
+
+
+# ---- completion ----------------------------------------------------------------------------
+
+def test_bash_completes_the_new_values(request: pytest.FixtureRequest) -> None:
+    env = request.getfixturevalue("shell_env")  # the fixture of test_completions
+    assert bash_complete(["orcli", "chat", "--provider-sort", ""], env) == [
+        "price", "throughput", "latency"]
+    assert bash_complete(["orcli", "stream", "--reasoning-effort", "m"], env) == [
+        "minimal", "medium"]
+    assert bash_complete(["orcli", "chat", "--fallback", "qwen"], env) == [
+        "qwen/qwen3-coder"]
+    assert bash_complete(["orcli", "models", ""], env) == ["endpoints", "show"]
+    assert bash_complete(["orcli", "models", "endpoints", "qwen"], env) == [
+        "qwen/qwen3-coder"]
+    assert bash_complete(["orcli", "models", "endpoints", "qwen/qwen3-coder", "--sort", ""],
+                         env) == ["price", "latency", "throughput"]

@@ -67,7 +67,8 @@ def complete_sort(ctx: typer.Context, incomplete: str) -> list[str]:
     from orcli.commands import endpoints
     from orcli.models import catalog
 
-    words = ctx.params.get("search") or [""]
+    # Before an option's value click leaves the words typed so far in ctx.args.
+    words = list(ctx.params.get("search") or ctx.args or [""])
     keys = endpoints.SORT_KEYS if words[0] == "endpoints" else catalog.SORT_KEYS
     return [key for key in keys if key.startswith(incomplete)]
 
