@@ -57,10 +57,35 @@ class BodyOptions:
 
 
 @dataclass(frozen=True)
+class RoutingOptions:
+    """Routing, reasoning and caching flags (empty or None = not given); request.routing."""
+
+    fallbacks: tuple[str, ...] = ()
+    provider_order: tuple[str, ...] = ()  # --provider, in the order given
+    only: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    provider_sort: str | None = None
+    no_fallbacks: bool = False
+    zdr: bool = False
+    deny_data_collection: bool = False
+    require_parameters: bool = False
+    reasoning_effort: str | None = None
+    reasoning_tokens: int | None = None
+    cache: bool = False
+    cache_ttl: int | None = None
+
+    @property
+    def caching(self) -> bool:
+        """--cache, or --cache-ttl, which implies it."""
+        return self.cache or self.cache_ttl is not None
+
+
+@dataclass(frozen=True)
 class AnswerOptions(InputOptions):
-    """What chat and stream share: the body, the guards and the usage line."""
+    """What chat and stream share: the body, routing, the guards and the usage line."""
 
     body: BodyOptions = field(default_factory=BodyOptions)
+    routing: RoutingOptions = field(default_factory=RoutingOptions)
     dry_run: bool = False
     usage: bool | None = None  # None: on when stderr is a terminal
     show_reasoning: bool = False
@@ -94,6 +119,16 @@ class ModelsOptions(CommandOptions):
     limit: int | None = None
     json_out: bool = False
     refresh: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointsOptions(CommandOptions):
+    """`orcli models endpoints ID`."""
+
+    model_id: str = ""
+    sort: str | None = None  # price, latency or throughput; None: as the API lists them
+    json_out: bool = False
+    refresh: bool = False  # for the catalog that suggests close ids
 
 
 @dataclass(frozen=True)

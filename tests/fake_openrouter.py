@@ -216,6 +216,39 @@ def completion(text: str | None = "Hello!", model: str = DEFAULT_MODEL,
     }
 
 
+def endpoint(provider: str, tag: str, prompt: str = "0.0000004", completion: str = "0.000002",
+             quantization: str | None = "fp8", context: int = 262144,
+             max_output: int | None = 65536, latency: float | None = 512.3,
+             throughput: float | None = 61.7, uptime: float | None = 99.5,
+             model: str = DEFAULT_MODEL) -> dict[str, Any]:
+    """One object of `GET /models/{author}/{slug}/endpoints`: prices per token, as strings."""
+    def stats(p50: float | None) -> dict[str, float] | None:
+        return None if p50 is None else {"p50": p50, "p75": p50 * 1.2, "p90": p50 * 1.5,
+                                         "p99": p50 * 2}
+    return {
+        "name": f"{provider} | {model}", "model_id": model, "model_name": model,
+        "context_length": context,
+        "pricing": {"prompt": prompt, "completion": completion, "request": "0", "image": "0",
+                    "discount": 0},
+        "provider_name": provider, "tag": tag, "quantization": quantization,
+        "max_completion_tokens": max_output, "max_prompt_tokens": None,
+        "supported_parameters": ["max_tokens", "temperature", "tools"], "status": 0,
+        "uptime_last_30m": uptime, "uptime_last_5m": uptime, "uptime_last_1d": uptime,
+        "supports_implicit_caching": False,
+        "latency_last_30m": stats(latency), "throughput_last_30m": stats(throughput),
+    }
+
+
+def endpoints_answer(endpoints: list[dict[str, Any]], model: str = DEFAULT_MODEL) -> dict:
+    """The whole answer of the endpoints route: the model, its endpoints inside `data`."""
+    return {"data": {"id": model, "name": model, "created": 1764118800,
+                     "description": "", "architecture": {
+                         "tokenizer": "Mistral", "instruct_type": None,
+                         "modality": "text->text", "input_modalities": ["text"],
+                         "output_modalities": ["text"]},
+                     "endpoints": endpoints}}
+
+
 def tool_call(name: str, arguments: str, call_id: str = "call_abc123") -> dict[str, Any]:
     return {"id": call_id, "index": 0, "type": "function",
             "function": {"name": name, "arguments": arguments}}

@@ -9,6 +9,7 @@ import typer
 from orcli.cli.completion import complete_tool_choice
 from orcli.cli.flags import COMMON, CONNECTION, INPUTS, Param, input_options, parse_usd
 from orcli.cli.helptext import BODY, GUARD, INPUT, OUT
+from orcli.cli.routing import ROUTING_FLAGS, routing_options
 from orcli.options import BodyOptions
 
 PromptArg = Annotated[Optional[list[str]], typer.Argument(
@@ -79,7 +80,8 @@ OUTPUT_FLAGS = [Param("usage", UsageOpt), Param("show_reasoning", ShowReasoningO
 def answer_params(*own: Param) -> list[Param]:
     """The parameters of chat or stream: the shared ones, with the command's own among them."""
     return [Param("prompt", PromptArg), *INPUTS, *TURN_FLAGS, *CONNECTION, *BODY_FLAGS,
-            option_flag(("-o", "--option")), *GUARD_FLAGS, *OUTPUT_FLAGS, *own, *COMMON]
+            option_flag(("-o", "--option")), *ROUTING_FLAGS, *GUARD_FLAGS, *OUTPUT_FLAGS, *own,
+            *COMMON]
 
 
 def body_options(values: dict[str, Any]) -> BodyOptions:
@@ -96,7 +98,8 @@ def body_options(values: dict[str, Any]) -> BodyOptions:
 def answer_options(values: dict[str, Any]) -> dict[str, Any]:
     """The AnswerOptions fields shared by chat and stream."""
     return input_options(values, values["prompt"]) | {
-        "body": body_options(values), "dry_run": values["dry_run"], "usage": values["usage"],
+        "body": body_options(values), "routing": routing_options(values),
+        "dry_run": values["dry_run"], "usage": values["usage"],
         "show_reasoning": values["show_reasoning"],
         "max_cost": parse_usd(values["max_cost"], "--max-cost"),
         "conversation": values["conversation"], "attach": tuple(values["attach"] or ())}

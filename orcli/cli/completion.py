@@ -15,6 +15,7 @@ import typer
 
 TOOL_CHOICES = ("auto", "none", "required")
 MODALITIES = ("text", "image", "audio", "file", "video")
+MODELS_WORDS = ("endpoints", "show")
 
 
 def enable() -> None:
@@ -61,10 +62,27 @@ def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
     return [m for m in _model_ids(ctx) if m.startswith(incomplete)]
 
 
-def complete_sort(incomplete: str) -> list[str]:
-    from orcli.models.catalog import SORT_KEYS
+def complete_sort(ctx: typer.Context, incomplete: str) -> list[str]:
+    """`orcli models --sort`: the catalog's keys, or the endpoints' after `endpoints ID`."""
+    from orcli.commands import endpoints
+    from orcli.models import catalog
 
-    return [key for key in SORT_KEYS if key.startswith(incomplete)]
+    # Before an option's value click leaves the words typed so far in ctx.args.
+    words = list(ctx.params.get("search") or ctx.args or [""])
+    keys = endpoints.SORT_KEYS if words[0] == "endpoints" else catalog.SORT_KEYS
+    return [key for key in keys if key.startswith(incomplete)]
+
+
+def complete_provider_sort(incomplete: str) -> list[str]:
+    from orcli.request.routing import PROVIDER_SORTS
+
+    return [key for key in PROVIDER_SORTS if key.startswith(incomplete)]
+
+
+def complete_reasoning_effort(incomplete: str) -> list[str]:
+    from orcli.request.routing import REASONING_EFFORTS
+
+    return [word for word in REASONING_EFFORTS if word.startswith(incomplete)]
 
 
 def complete_tool_choice(incomplete: str) -> list[str]:
@@ -82,11 +100,11 @@ def complete_modality(incomplete: str) -> list[str]:
 
 
 def complete_models_words(ctx: typer.Context, incomplete: str) -> list[str]:
-    """`orcli models show ID`: offer `show` first, then the model ids."""
+    """`orcli models show|endpoints ID`: offer the two words first, then the model ids."""
     typed = ctx.params.get("search") or []
-    if list(typed) == ["show"]:
+    if list(typed) in (["show"], ["endpoints"]):
         return complete_model(ctx, incomplete)
-    return ["show"] if not typed and "show".startswith(incomplete) else []
+    return [w for w in MODELS_WORDS if w.startswith(incomplete)] if not typed else []
 
 
 def cached_models(ctx: typer.Context) -> list[dict[str, Any]]:

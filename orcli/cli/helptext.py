@@ -13,6 +13,7 @@ INPUT = "Input"
 CONN = "Model and connection"
 BODY = "Request body"
 GUARD = "Guards"
+ROUTE = "Routing, reasoning and caching"
 OUT = "Output"
 FILTER = "Filters"
 OTHER = "Other options"
@@ -43,6 +44,8 @@ Examples:
   orcli chat -f error.log -f app.py 'why does this fail?'
   orcli chat --schema person.json 'invent a person' | jq -r .name
   orcli chat --json 'hi' | jq .usage.cost
+  orcli chat --fallback openai/gpt-4o-mini --provider-sort price 'hi'
+  orcli chat --cache-ttl 3600 -f fixture.txt 'summarise'   # repeats cost $0
 
 \b
 In CI (stdout is only the answer; the exit code says what failed):
@@ -57,6 +60,7 @@ STREAM_EPILOG = """\b
 Examples:
   orcli stream 'tell a story' | tee story.txt
   orcli stream --show-reasoning -m deepseek/deepseek-r1 'is 1001 prime?'
+  orcli stream --reasoning-effort low --zdr -m openai/o4-mini 'is 1001 prime?'
   orcli stream --jsonl 'hi' | jq -c 'select(.type == "usage")'
 
 \b
@@ -73,11 +77,15 @@ Examples:
   orcli models --supports tools --max-price 1 | cut -f1
   orcli models --free --min-context 100000 --limit 5
   orcli models show mistralai/devstral-2512
+  orcli models endpoints mistralai/devstral-2512 --sort throughput
   orcli models --json | jq -r '.[] | select(.context_length > 200000) | .id'
 
 \b
 Piped output: one model per line, tab-separated, no header:
   id  context_length  prompt_$/M  completion_$/M  name
+endpoints ID, piped: one provider endpoint per line ('-' when unknown):
+  provider  tag  quantization  context  max_output  prompt_$/M  completion_$/M
+  latency_p50_ms  throughput_p50_tok/s  uptime_%
 """
 
 PRICE_EPILOG = """\b

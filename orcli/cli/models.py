@@ -25,7 +25,8 @@ def command(
     ctx: typer.Context,
     search: Annotated[Optional[list[str]], typer.Argument(
         metavar="[SEARCH]...", autocompletion=completion.complete_models_words,
-        help="Text to find in model ids and names; or `show ID` for one model's details.",
+        help="Text to find in model ids and names; or `show ID` for one model's details; or "
+        "`endpoints ID` for the providers serving it.",
         show_default=False)] = None,
     max_price: Annotated[Optional[str], typer.Option(
         "--max-price", metavar="USD", help="Most USD per 1M input tokens.",
@@ -42,16 +43,18 @@ def command(
     modality: Annotated[Optional[str], typer.Option(
         "--modality", metavar="KIND", help="Input modality, e.g. image.",
         autocompletion=completion.complete_modality, rich_help_panel=FILTER)] = None,
-    sort: Annotated[str, typer.Option(
-        "--sort", metavar="KEY", help="id, price, context or created.",
-        autocompletion=completion.complete_sort, rich_help_panel=OUT)] = "id",
+    sort: Annotated[Optional[str], typer.Option(
+        "--sort", metavar="KEY", help="id, price, context or created [default: id]; for "
+        "`endpoints ID`: price, latency or throughput [default: as the API lists them].",
+        autocompletion=completion.complete_sort, rich_help_panel=OUT)] = None,
     reverse: Annotated[bool, typer.Option(
         "--reverse", help="Reverse the order.", rich_help_panel=OUT)] = False,
     limit: Annotated[Optional[int], typer.Option(
         "--limit", metavar="N", help="Show at most N models.", min=0,
         rich_help_panel=OUT)] = None,
     json_out: Annotated[bool, typer.Option(
-        "--json", help="The API's model objects as a JSON array.", rich_help_panel=OUT)] = False,
+        "--json", help="The API's model (or endpoint) objects as a JSON array.",
+        rich_help_panel=OUT)] = False,
     no_color: NoColorOpt = False,
     refresh: RefreshOpt = False,
     base_url: BaseUrlOpt = None,
@@ -64,6 +67,16 @@ def command(
 
     words = list(search or [])
     show_id = None
+    connection = settings_flags({"base_url": base_url, "timeout": timeout, "retries": retries})
+    if words[:1] == ["endpoints"]:
+        if len(words) != 2:
+            raise UsageError("usage: orcli models endpoints MODEL_ID")
+        from orcli.commands.endpoints import run_endpoints
+        from orcli.options import EndpointsOptions
+
+        return run_endpoints(EndpointsOptions(
+            model_id=words[1], sort=sort, json_out=json_out, refresh=refresh,
+            settings_flags=connection, debug=debug), ctx.obj.without_color(no_color))
     if words[:1] == ["show"]:
         if len(words) != 2:
             raise UsageError("usage: orcli models show MODEL_ID")
@@ -71,16 +84,15 @@ def command(
     opts = ModelsOptions(
         search=" ".join(words) or None, show_id=show_id,
         max_price=parse_usd(max_price, "--max-price"), min_context=min_context,
-        supports=supports or (), free=free, modality=modality, sort=sort, reverse=reverse,
-        limit=limit, json_out=json_out, refresh=refresh,
-        settings_flags=settings_flags({"base_url": base_url, "timeout": timeout,
-                                       "retries": retries}), debug=debug,
+        supports=supports or (), free=free, modality=modality, sort=sort or "id",
+        reverse=reverse, limit=limit, json_out=json_out, refresh=refresh,
+        settings_flags=connection, debug=debug,
     )
     return run_models(opts, ctx.obj.without_color(no_color))
 
 
 def register(app: typer.Typer) -> None:
     app.command("models", cls=GroupedCommand, epilog=MODELS_EPILOG,
-                short_help="List and search the model catalog; `models show ID`.",
+                short_help="List and search the model catalog; `models show|endpoints ID`.",
                 help="List OpenRouter's models (cached for an hour); `models show ID` for "
-                "one.")(command)
+                "one; `models endpoints ID` for the providers serving one.")(command)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from orcli import render
-from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
+from orcli.commands.sending import (
+    open_client,
+    prepare_request,
+    request_headers,
+    want_usage,
+    write_usage,
+)
 from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ExitStatus, UpstreamError
 from orcli.options import ChatOptions
@@ -30,12 +36,12 @@ def send_turn(opts: ChatOptions, streams: Streams, settings: Settings, turn: Tur
     client = open_client(settings, opts, spinner)
     spinner.start()
     try:
-        reply = client.chat(body)
+        reply = client.chat(body, headers=request_headers(opts))
     finally:
         spinner.stop()
     if opts.json_out:
         render.write_json(streams, reply.answer)  # as the API gave it, whatever its shape
-        result = _usage_only(reply.answer)
+        result = _usage_only(reply.answer, reply.cache_status)
         if turn.conversation is not None:  # --json prints any shape; -C needs a real answer
             turn.save(result_from_answer(reply.answer))
     else:
@@ -64,8 +70,9 @@ def print_result(result: Result, opts: ChatOptions, streams: Streams) -> None:
     render.write_answer(streams, result.text, markdown)
 
 
-def _usage_only(answer: dict) -> Result:
+def _usage_only(answer: dict, cache_status: str | None = None) -> Result:
     """Enough of a Result for the usage line, from an answer printed with --json."""
     usage, model = answer.get("usage"), answer.get("model")
     return Result(usage=parse_usage(usage) if isinstance(usage, dict) else None,
-                  model=model if isinstance(model, str) and model else None)
+                  model=model if isinstance(model, str) and model else None,
+                  cache_status=cache_status)

@@ -10,6 +10,7 @@ from orcli.commands.turn import Turn, check_inputs
 from orcli.io.inputs import gather_messages, read_body_files
 from orcli.options import AnswerOptions
 from orcli.render.iostreams import Streams
+from orcli.request import routing
 from orcli.request.payload import build_payload
 from orcli.response.result import Result
 from orcli.store.config import Settings
@@ -28,10 +29,17 @@ def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
         turn = Turn(None, gather_messages(opts, streams))
     body = build_payload(settings.model, turn.messages, opts.body, read_body_files(opts.body),
                          stream=stream)
+    body = routing.apply_routing(body, opts.routing)
     check_inputs(body, turn, settings, streams.env)
-    from orcli.request.guards import check_guards
+    from orcli.request.guards import check_guards, check_reasoning_effort
 
+    check_reasoning_effort(body, settings, streams.env)
     return check_guards(body, settings, opts.max_cost, streams)
+
+
+def request_headers(opts: AnswerOptions) -> dict[str, str]:
+    """Headers beyond the client's own: the response cache's, when asked for."""
+    return routing.request_headers(opts.routing)
 
 
 def open_client(settings: Settings, opts: AnswerOptions, spinner: render.Spinner) -> Client:
@@ -60,12 +68,13 @@ def usage_text(result: Result, settings: Settings | None = None,
     """
     model = result.model or (settings.model if settings else "?")
     usage = result.usage
+    cached = result.cached  # answered by OpenRouter's response cache
     if usage is None:
-        return render.usage_line(model, None, None, None, estimated=False)
+        return render.usage_line(model, None, None, None, estimated=False, cached=cached)
     tokens = (usage.prompt_tokens, usage.completion_tokens)
     if usage.cost is not None:
-        return render.usage_line(model, *tokens, usage.cost, estimated=False)
+        return render.usage_line(model, *tokens, usage.cost, estimated=False, cached=cached)
     from orcli.request.guards import estimate_usage_cost
 
     estimate = estimate_usage_cost(model, *tokens, settings=settings, env=env)
-    return render.usage_line(model, *tokens, estimate, estimated=True)
+    return render.usage_line(model, *tokens, estimate, estimated=True, cached=cached)

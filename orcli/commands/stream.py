@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
-from orcli.commands.sending import open_client, prepare_request, want_usage, write_usage
+from orcli.commands.sending import (
+    open_client,
+    prepare_request,
+    request_headers,
+    want_usage,
+    write_usage,
+)
 from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
 from orcli.http.sse import (
@@ -68,7 +74,8 @@ def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, stre
     try:
         # Flushed once per read of the network: each piece shows as soon as it has
         # arrived, with one write to stdout per read instead of one per event.
-        with client.stream(body, after_read=streams.stdout.flush) as reply:
+        with client.stream(body, headers=request_headers(opts),
+                           after_read=streams.stdout.flush) as reply:
             builder.cache_status = reply.cache_status
             relay(reply.events, output, builder)
     except OrcliError as exc:

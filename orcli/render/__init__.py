@@ -19,10 +19,12 @@ from typing import Any
 from orcli.render.iostreams import Streams
 from orcli.render.spinner import SPINNER_FRAMES, SPINNER_INTERVAL, Spinner
 from orcli.render.tables import (
+    ENDPOINT_COLUMNS,
     MODEL_COLUMNS,
     PRICE_COLUMNS,
     stdout_width,
     wrap_lines,
+    write_endpoints_table,
     write_models_table,
     write_price_table,
 )
@@ -40,11 +42,13 @@ from orcli.render.text import (
 )
 
 __all__ = [
-    "CODE_THEME", "DIM", "MODEL_COLUMNS", "PRICE_COLUMNS", "RESET", "SPINNER_FRAMES",
+    "CODE_THEME", "DIM", "ENDPOINT_COLUMNS", "MODEL_COLUMNS", "PRICE_COLUMNS", "RESET",
+    "SPINNER_FRAMES",
     "SPINNER_INTERVAL", "Spinner", "USAGE_MODEL_WIDTH", "answer_text", "dim", "format_tool_calls",
     "markdown_wanted", "reasoning_text", "safe_line", "safe_text", "shorten", "stdout_width",
     "usage_line", "wrap_lines", "write_answer", "write_json", "write_markdown",
-    "write_models_table", "write_price_table", "write_reasoning", "write_usage",
+    "write_endpoints_table", "write_models_table", "write_price_table", "write_reasoning",
+    "write_usage",
 ]
 
 # Rich's ANSI theme uses the terminal's own palette, so code stays readable on

@@ -143,3 +143,30 @@ def _terminal_width(streams: Streams) -> int | None:
     """COLUMNS from the environment when set; None lets rich ask the terminal."""
     columns = streams.env.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+ENDPOINT_COLUMNS = ("provider", "tag", "quant", "context", "max out", "$/M in", "$/M out",
+                    "p50 ms", "p50 tok/s", "uptime %")
+_TEXT_COLUMNS = 3  # provider, tag, quantization: left-aligned; the numbers to the right
+
+
+def write_endpoints_table(streams: Streams, rows: list[tuple[str, ...]]) -> None:
+    """`orcli models endpoints` as a table for a terminal, in the order given."""
+    from rich.cells import cell_len
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    widths = [max([cell_len(t), *(cell_len(r[i]) for r in rows)])
+              for i, t in enumerate(ENDPOINT_COLUMNS)]
+    for i, (title, width) in enumerate(zip(ENDPOINT_COLUMNS, widths, strict=True)):
+        table.add_column(title, justify="left" if i < _TEXT_COLUMNS else "right", no_wrap=True,
+                         min_width=width, style="cyan" if i == 0 else None)
+    for row in rows:
+        table.add_row(*(safe_line(cell) for cell in row))  # provider names are the server's
+    buffer = io.StringIO()
+    console = _console(buffer, streams, color=streams.stdout_color)
+    # Tags go into --provider and --only as they are: on a narrow terminal the lines
+    # wrap rather than cut a cell.
+    console.width = max(console.width, sum(widths) + 2 * (len(widths) - 1))
+    console.print(table)
+    streams.out(buffer.getvalue(), flush=True)

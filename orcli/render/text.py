@@ -82,9 +82,9 @@ def reasoning_text(streams: Streams, text: str) -> str:
 
 def usage_line(
     model: str, prompt_tokens: int | None, completion_tokens: int | None,
-    cost: Decimal | None, estimated: bool,
+    cost: Decimal | None, estimated: bool, cached: bool = False,
 ) -> str:
-    """The one line on stderr after an answer: model, tokens, dollars.
+    """The one line on stderr after an answer: model, tokens, dollars; `(cached)` on a HIT.
 
     The model is the one that served, as the server named it: made safe and cut
     to USAGE_MODEL_WIDTH characters, so the line stays one line.
@@ -96,7 +96,7 @@ def usage_line(
         money = format_usd(cost) + (" (estimated)" if estimated else "")
     # Cut first: escaping a 50 MB name would build a 200 MB string to throw away.
     name = shorten(safe_line(shorten(model, USAGE_MODEL_WIDTH)), USAGE_MODEL_WIDTH)
-    return f"orcli: {name}: {tokens} tokens, {money}"
+    return f"orcli: {name}: {tokens} tokens, {money}" + (" (cached)" if cached else "")
 
 
 def _count(n: int | None) -> str:

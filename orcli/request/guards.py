@@ -30,6 +30,14 @@ from orcli.models.pricing import (
     worst_case_cost,
 )
 from orcli.render.iostreams import Streams
+from orcli.request.routing import (
+    check_effort,
+    listed_models,
+    requested_effort,
+    smallest_context,
+    supported_efforts,
+    worst_case_prices,
+)
 from orcli.store.config import Settings
 
 if TYPE_CHECKING:
@@ -100,23 +108,27 @@ def check_guards(
     """
     body = dict(body)
     model = str(body.get("model", settings.model))
-    prices = None
+    # With fallbacks (`models`) any listed model may serve, so each one must fit.
+    listed = listed_models(body) or [model]
+    each: list[ModelPrices] = []
     if max_cost is not None:
         from orcli.models.catalog import cache_dir_from_env, fetcher, model_prices
 
-        prices = model_prices(model, base_url=settings.base_url,
-                              cache_dir=cache_dir_from_env(streams.env),
-                              fetch=fetcher(settings, streams.err), warn=streams.err)
-    context = prices.context_length if prices is not None else None
-    if context is None:
-        context = known_context(model, settings, streams.env)
-    if context is None and prices is None:
+        each = [model_prices(m, base_url=settings.base_url,
+                             cache_dir=cache_dir_from_env(streams.env),
+                             fetch=fetcher(settings, streams.err), warn=streams.err)
+                for m in listed]
+    known = {p.model: p.context_length for p in each}
+    smallest = smallest_context(
+        {m: known.get(m) or known_context(m, settings, streams.env) for m in listed})
+    prices = worst_case_prices(each) if each else None  # dearest prices, smallest limits
+    if smallest is None and prices is None:
         return body  # neither guard can apply: nothing to count
     prompt = PromptSize(model, body.get("messages") or [], body.get("tools"))
-    if context is not None:
-        check_context(prompt, context)
+    if smallest is not None:
+        check_context(prompt, smallest[1], holder=smallest[0])
     if prices is not None and max_cost is not None:
-        check_budget(body, prompt, prices, max_cost, context)
+        check_budget(body, prompt, prices, max_cost, None if smallest is None else smallest[1])
     return body
 
 
@@ -130,8 +142,8 @@ def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int
     return known_context_length(model, settings.base_url, cache_dir_from_env(env))
 
 
-def check_context(prompt: PromptSize, context: int) -> None:
-    """Exit 8 when the input alone is longer than the model's context."""
+def check_context(prompt: PromptSize, context: int, holder: str | None = None) -> None:
+    """Exit 8 when the input alone is longer than the context of `holder` (the model)."""
     bound = prompt.upper_bound()
     if bound is not None and bound <= context:
         return
@@ -139,9 +151,28 @@ def check_context(prompt: PromptSize, context: int) -> None:
     if counted.tokens > context:
         over = counted.tokens - context
         raise GuardError(
-            f"input is {_tokens(counted)}, {over:,} over {prompt.model}'s context of "
+            f"input is {_tokens(counted)}, {over:,} over {holder or prompt.model}'s context of "
             f"{context:,}; nothing was sent"
         )
+
+
+def check_reasoning_effort(body: dict[str, Any], settings: Settings,
+                           env: Mapping[str, str]) -> None:
+    """Exit 2 when the cached catalog lists the model's efforts and the one asked is not one.
+
+    The cache of any age, never a fetch: a model's efforts rarely change, and asking
+    for one must not cost a round trip.
+    """
+    effort = requested_effort(body)
+    if effort is None:
+        return
+    from orcli.models.catalog import cache_dir_from_env, cached_catalog
+
+    model = str(body.get("model", settings.model))
+    cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
+    entry = next((m for m in cached if m.get("id") == model), None)
+    if entry is not None:
+        check_effort(effort, model, supported_efforts(entry))
 
 
 def _tokens(counted: TokenCount) -> str:
