@@ -23,7 +23,7 @@ import pytest
 from orcli.http import client as client_module
 from orcli.http.client import Client
 from orcli.http.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
-from orcli.http.sse import Content
+from orcli.response.events import Content
 from orcli.store.config import resolve_settings
 from tests.conftest import API_KEY
 from tests.fake_openrouter import (

@@ -1,4 +1,4 @@
-"""Tests for orcli.http.sse: SSE framing, OpenRouter chunk shapes, and failures."""
+"""Tests for orcli.http.sse and chunks: SSE framing, OpenRouter chunk shapes, and failures."""
 
 from __future__ import annotations
 
@@ -12,16 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orcli.errors import ExitStatus, UpstreamError
-from orcli.http.sse import (
-    Content,
-    Done,
-    Reasoning,
-    StreamError,
-    ToolCall,
-    Usage,
-    iter_data,
-    iter_events,
-)
+from orcli.http.chunks import StreamError, iter_events
+from orcli.http.sse import iter_data
+from orcli.response.events import Content, Done, Reasoning, ToolCall, Usage
 
 GEN_ID = "gen-1764115200-AbCdEfGhIjKlMnOpQrSt"
 MODEL = "mistralai/devstral-2512"

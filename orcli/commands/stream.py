@@ -1,6 +1,6 @@
 """`orcli stream`: write the answer as it arrives, and keep it when the stream fails.
 
-Each event from `orcli.http.sse` goes straight to an output: `TextOutput` (the
+Each event from `orcli.http.chunks` goes straight to an output: `TextOutput` (the
 answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
 object per event, flushed). Both write once per event and remember only the
 last character printed, so the cost per chunk does not grow with the answer.
@@ -24,18 +24,11 @@ from orcli.commands.sending import (
 )
 from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
-from orcli.http.sse import (
-    Content,
-    Done,
-    Event,
-    Reasoning,
-    StreamError,
-    ToolCall,
-    Usage,
-)
+from orcli.http.chunks import StreamError
 from orcli.models.pricing import dumps_json
 from orcli.options import StreamOptions
 from orcli.render.iostreams import Streams
+from orcli.response.events import Content, Done, Event, Reasoning, ToolCall, Usage
 from orcli.response.result import Result, ResultBuilder
 from orcli.store.config import Settings, load_settings
 

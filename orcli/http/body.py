@@ -7,12 +7,19 @@ show as soon as they arrive. Every way a read can fail becomes one UpstreamError
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
-from orcli.errors import UpstreamError
+from orcli.errors import (
+    ApiError,
+    ExitStatus,
+    UpstreamError,
+    describe_api_error,
+    error_from_body,
+)
 from orcli.http.failures import causes, reason
-from orcli.http.retry import timed_out
+from orcli.http.retry import error_object, retryable_if_transient, timed_out
 from orcli.http.transport import Watchdog
 
 READ_SIZE = 64 * 1024
@@ -68,3 +75,29 @@ def _urllib3_timeout(found: list[BaseException]) -> bool:
     from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
     return any(isinstance(c, Urllib3Timeout) for c in found)
+
+
+def parse_answer(http_status: int, headers: Any, content: bytes, url: str = "") -> dict[str, Any]:
+    """The JSON object of a 200 answer; anything else raises the error it describes."""
+    if http_status != 200:
+        error = error_from_body(http_status, content, url)
+        raise retryable_if_transient(error, http_status, error_object(content), headers)
+    try:
+        # NaN and Infinity are not JSON: read as null, so --json never prints them.
+        answer = json.loads(content, parse_constant=lambda _: None)
+    except (ValueError, RecursionError):
+        if b"<html" in content[:512].lower():  # a captive portal or a web site, not the API
+            raise UpstreamError(f"HTTP 200 from {url} but the answer is an HTML page, not "
+                                "JSON; check --base-url / OPENROUTER_BASE_URL") from None
+        raise UpstreamError("HTTP 200 but the answer is not JSON (unreadable body)") from None
+    if not isinstance(answer, dict):
+        raise UpstreamError("HTTP 200 but the answer is not a JSON object")
+    if answer.get("error"):
+        body_error = answer["error"]
+        text = describe_api_error(body_error, inside="a 200 answer")
+        code = body_error.get("code") if isinstance(body_error, dict) else None
+        error = ApiError(text, ExitStatus.UPSTREAM, 200, code)
+        raise retryable_if_transient(error, 200, body_error, headers)
+    return answer
+
+

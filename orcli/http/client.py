@@ -36,28 +36,22 @@ from typing import Any, TypeVar
 import requests
 import urllib3.exceptions
 
-from orcli import __version__
 from orcli.errors import (
-    ApiError,
-    ConfigError,
-    ExitStatus,
     OrcliError,
     UpstreamError,
-    describe_api_error,
-    error_from_body,
 )
-from orcli.http.body import iter_body, read_body
+from orcli.http.body import iter_body, parse_answer, read_body
+from orcli.http.chunks import StreamError, iter_events
 from orcli.http.failures import network_error, redirected
+from orcli.http.headers import build_headers, redact
 from orcli.http.retry import (
     Backoff,
     Retryable,
-    error_object,
     final_error,
     retryable_if_transient,
     timed_out,
 )
 from orcli.http.secrets import Redactor
-from orcli.http.sse import StreamError, iter_events
 from orcli.http.transport import Watchdog, WatchedAdapter
 from orcli.response.events import Event
 from orcli.store.config import Settings
@@ -81,59 +75,6 @@ class StreamReply:
 
     events: Iterator[Event]
     cache_status: str | None = None
-
-
-def build_headers(settings: Settings, need_key: bool = True,
-                  send_key: bool = True) -> dict[str, str]:
-    """The headers every request carries; the key when there is one to send.
-
-    A key is required only by OpenRouter itself: a local or self-hosted server
-    with no key set gets no Authorization header at all.
-    """
-    headers = {
-        "User-Agent": f"orcli/{__version__}",
-        "X-OpenRouter-Title": settings.app_title,
-        "X-Title": settings.app_title,
-        "HTTP-Referer": settings.app_url,
-        "Content-Type": "application/json",
-    }
-    check_header_values(settings)
-    if settings.api_key and send_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    elif need_key and send_key and key_required(settings.base_url):
-        raise ConfigError(
-            "no API key: set OPENROUTER_API_KEY (or api_key in the config file); "
-            "keys are at https://openrouter.ai/keys"
-        )
-    return headers
-
-
-def key_required(base_url: str) -> bool:
-    """Whether the base URL is OpenRouter's (openrouter.ai or a subdomain), which needs a key."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
-    return host == "openrouter.ai" or host.endswith(".openrouter.ai")
-
-
-def check_header_values(settings: Settings) -> None:
-    """Refuse values HTTP cannot carry, before requests fails with the value in its message."""
-    key = settings.api_key or ""
-    if not all("!" <= c <= "~" for c in key):
-        source = settings.sources.get("api_key", "the configuration")
-        raise ConfigError(f"the API key contains characters that cannot be sent (from {source}):"
-                          " a space, line break or non-ASCII character; copy the key again")
-    for name in ("app_title", "app_url"):
-        value = getattr(settings, name)
-        if not all(" " <= c <= "~" for c in value) or value != value.strip():
-            raise ConfigError(f"{name} must be printable ASCII without leading or trailing "
-                              f"spaces to go in an HTTP header: {value!r}")
-
-
-def redact(headers: dict[str, str]) -> dict[str, str]:
-    """A copy fit for debug output: no secret survives."""
-    return {k: ("Bearer <redacted>" if k.lower() == "authorization" else v)
-            for k, v in headers.items()}
 
 
 class Client:
@@ -348,29 +289,3 @@ def _each_then(chunks: Iterator[bytes], after: Callable[[], None]) -> Iterator[b
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """Session auth that changes nothing; see Client.__init__."""
     return request
-
-
-def parse_answer(http_status: int, headers: Any, content: bytes, url: str = "") -> dict[str, Any]:
-    """The JSON object of a 200 answer; anything else raises the error it describes."""
-    if http_status != 200:
-        error = error_from_body(http_status, content, url)
-        raise retryable_if_transient(error, http_status, error_object(content), headers)
-    try:
-        # NaN and Infinity are not JSON: read as null, so --json never prints them.
-        answer = json.loads(content, parse_constant=lambda _: None)
-    except (ValueError, RecursionError):
-        if b"<html" in content[:512].lower():  # a captive portal or a web site, not the API
-            raise UpstreamError(f"HTTP 200 from {url} but the answer is an HTML page, not "
-                                "JSON; check --base-url / OPENROUTER_BASE_URL") from None
-        raise UpstreamError("HTTP 200 but the answer is not JSON (unreadable body)") from None
-    if not isinstance(answer, dict):
-        raise UpstreamError("HTTP 200 but the answer is not a JSON object")
-    if answer.get("error"):
-        body_error = answer["error"]
-        text = describe_api_error(body_error, inside="a 200 answer")
-        code = body_error.get("code") if isinstance(body_error, dict) else None
-        error = ApiError(text, ExitStatus.UPSTREAM, 200, code)
-        raise retryable_if_transient(error, 200, body_error, headers)
-    return answer
-
-

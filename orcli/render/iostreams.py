@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from orcli.render.text import DIM, RESET, safe_text
+from orcli.render.escapes import DIM, RESET, safe_text
 
 
 @dataclass

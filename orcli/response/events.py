@@ -1,6 +1,6 @@
 """The events of a streamed answer, and the usage object both kinds of answer share.
 
-Pure: the SSE reader (`orcli.http.sse`) makes these from OpenRouter's chunks;
+Pure: the stream reader (`orcli.http.chunks`) makes these from OpenRouter's chunks;
 `orcli.response.result` folds them into one `Result`.
 """
 
