@@ -20,8 +20,7 @@ from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
 from orcli.models import tekken
-from orcli.models.tekken import count_text, slices
-from orcli.models.tokenizers import TEKKEN_TEMPLATES
+from orcli.models.tekken import count_text
 from orcli.models.tokens import TokenCount, count_prompt, uses_tekken
 
 DATA_FILE = Path(tekken.__file__).parent / "data" / "tekken_240911.bin"

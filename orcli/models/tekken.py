@@ -55,18 +55,20 @@ _LETTER_THEN_SPACE = r"[\p{L}\p{N}](?=\s)"
 _LETTER_THEN_SPACE_LAST = r"(?r)[\p{L}\p{N}](?=\s)"
 
 
-def count_text(text: str, limit: int | None = None) -> int:
-    """Exact number of Tekken tokens in `text`, with no chat template around it.
+def count_text(text: str) -> int:
+    """Exact number of Tekken tokens in `text`, with no chat template around it."""
+    return count_text_upto(text, None)[0]
 
-    With a `limit`, counting may stop as soon as the count passes it: the result is
-    then more than `limit` (a lower bound of the true count, never an overcount).
-    """
+
+def count_text_upto(text: str, limit: int | None) -> tuple[int, bool]:
+    """Tokens in `text`, and True; or, once the count passes `limit` with text left, a
+    lower bound of the count (more than `limit`, never an overcount) and False."""
     total = 0
     for piece in slices(text):
-        total += _count_slice(piece)
         if limit is not None and total > limit:
-            break
-    return total
+            return total, False
+        total += _count_slice(piece)
+    return total, True
 
 
 def slices(text: str, size: int | None = None) -> Any:

@@ -34,7 +34,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from orcli.models.tekken import count_text
+from orcli.models.tekken import count_text_upto
 from orcli.models.tokenizers import template_for
 
 _BOS = 1  # <s>
@@ -154,14 +154,13 @@ class _Counter:
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
         self.total = 0
-
-    @property
-    def complete(self) -> bool:
-        return self.limit is None or self.total <= self.limit
+        self.complete = True  # False once some text was left uncounted
 
     def text(self, text: str) -> None:
-        left = None if self.limit is None else max(self.limit - self.total, 0)
-        self.total += count_text(text, left)
+        left = None if self.limit is None else self.limit - self.total
+        counted, whole = count_text_upto(text, left)
+        self.total += counted
+        self.complete = self.complete and whole
 
     def add_turns(self, turns: list[_Turn], tools: list[dict[str, Any]] | None) -> None:
         """Per the table in the module docstring."""
@@ -170,7 +169,8 @@ class _Counter:
         self.total += _BOS
         tools_left = bool(tools)
         for turn in turns:
-            if not self.complete:
+            if self.limit is not None and self.total > self.limit:
+                self.complete = False
                 return
             if turn.role == "user" and tools_left:
                 self.total += _PAIR

@@ -154,9 +154,11 @@ def check_context(prompt: PromptSize, context: int, holder: str | None = None) -
     # Counting stops once past the context: a 30 MB input is refused after its first MB.
     counted = prompt.count(limit=context)
     if not counted.complete:
+        estimate = "" if counted.exact else " (estimate)"
         raise GuardError(
-            f"input is more than {prompt.model}'s context of {context:,} tokens: at least "
-            f"{_tokens(counted)}, {counted.tokens - context:,} or more over; nothing was sent"
+            f"input is at least {counted.tokens:,} tokens{estimate} (counting stopped there), "
+            f"more than {prompt.model}'s context of {context:,} by {counted.tokens - context:,} "
+            "or more; nothing was sent"
         )
     if counted.tokens > context:
         over = counted.tokens - context
