@@ -55,7 +55,40 @@ PLAIN = {
     ],
 }
 
-TOOLS = [{"type": "function", "function": {"name": "noop", "parameters": {"type": "object"}}}]
+TOOLS = [
+    {"type": "function", "function": {"name": "noop", "parameters": {"type": "object"}}},
+    {"type": "function", "function": {
+        "name": "read_file", "description": "Read a file — UTF-8 only.", "strict": True,
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}},
+]
+
+
+def call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def tool(call_id: str, content: Any) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
+
+
+WITH_TOOLS = {
+    "tools and one question": [msg("system", "Use tools."), msg("user", "Read a.py")],
+    "calls, results and a follow-up": [
+        msg("system", "Use tools."), msg("user", "Read two files."),
+        {**msg("assistant", None), "tool_calls": [
+            call("call00001", "read_file", '{"path":  "src/中文.py"}'),
+            call("call00002", "noop", "")]},
+        tool("call00002", "a.py\nb.py"),
+        tool("call00001", [{"type": "text", "text": '{"lines": 2,'},
+                           {"type": "text", "text": ' "ok": true}'}]),
+        msg("assistant", "Done.  "), msg("user", "Thanks"), msg("user", "And now?"),
+    ],
+    "a call with arguments that are not JSON": [
+        msg("user", "x"),
+        {**msg("assistant", None), "tool_calls": [call("call00003", "noop", "plain")]},
+        tool("call00003", "not json {"), msg("user", "y"),
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +139,23 @@ def test_count_matches_mistral_common_for_each_model(
     assert count_prompt(model, messages) == TokenCount(expected, exact=True)
 
 
-@pytest.mark.parametrize("model", ["mistralai/mistral-nemo", "mistralai/pixtral-12b"])
-def test_tools_on_older_templates_are_estimates(model: str) -> None:
-    call = {"id": "c1", "type": "function", "function": {"name": "noop", "arguments": "{}"}}
-    with_tools = count_prompt(model, [msg("user", "hi")], TOOLS)
-    with_call = count_prompt(model, [msg("user", "hi"), {**msg("assistant", None),
-                                                        "tool_calls": [call]},
-                                     {**msg("tool", "ok"), "tool_call_id": "c1"}])
-    assert not with_tools.exact and not with_call.exact
+@pytest.mark.parametrize("model", sorted(MISTRAL_COMMON_NAMES))
+@pytest.mark.parametrize("name", list(WITH_TOOLS))
+def test_tools_count_as_mistral_common_for_each_model(
+    references: dict[str, MistralTokenizer], model: str, name: str
+) -> None:
+    messages = WITH_TOOLS[name]
+    request = ChatCompletionRequest.from_openai(messages, TOOLS)
+    expected = len(references[model].encode_chat_completion(request).tokens)
+    assert count_prompt(model, messages, TOOLS) == TokenCount(expected, exact=True)
+
+
+def test_what_v3_refuses_is_an_estimate() -> None:
+    both = {**msg("assistant", "Let me look."), "tool_calls": [call("call00001", "noop", "{}")]}
+    no_id = {"role": "tool", "content": "ok"}
+    for messages in ([msg("user", "x"), both, tool("call00001", "ok"), msg("user", "y")],
+                     [msg("user", "x"), no_id, msg("user", "y")]):
+        assert not count_prompt("mistralai/mistral-nemo", messages, TOOLS).exact
 
 
 def test_v3_without_a_user_message_is_an_estimate() -> None:

@@ -32,7 +32,7 @@ TEKKEN_TEMPLATES: dict[str, str] = {
     "mistralai/mistral-nemo": "v3",  # open-mistral-nemo-2407
     "mistralai/ministral-8b": "v3",  # ministral-8b-2410
     "mistralai/mistral-small": "v3",  # mistral-small-2409
-    "mistralai/pixtral-12b": "v3",  # pixtral-12b-2409 (text only: images are estimates)
+    "mistralai/pixtral-12b": "v3",  # pixtral-12b-2409 (an image makes the count an estimate)
 }
 
 # OpenRouter id suffixes that only change routing or price, not the model that runs.

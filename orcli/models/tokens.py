@@ -18,11 +18,21 @@ v13 (Devstral 2):
                                           the message is a `prefix` (a continued reply)
   [TOOL_RESULTS] text [/TOOL_RESULTS]     2 per tool message
 
-v7 and v11 count plain conversations the same way. v3 (Nemo, Ministral 8B, Mistral Small
-2409, Pixtral 12B) has no system-prompt tokens: every system text, joined by blank
-lines, is put before the last user turn's text, followed by a blank line. Tools, tool
-calls and tool results are counted exactly only for v13; for other versions (which
-place them and their call ids differently) the count is the v13 one, labelled an estimate.
+Template v3 (Nemo, Ministral 8B, Mistral Small 2409, Pixtral 12B) differs:
+
+  system prompts                          no tokens of their own: every system text,
+                                          joined by blank lines, then a blank line, goes
+                                          before the last user turn's text
+  [AVAILABLE_TOOLS] json [/AVAILABLE_TOOLS]
+                                          just before the last user turn
+  [TOOL_CALLS] json </s>                  1 + one JSON list of {name, arguments, id}
+  [TOOL_RESULTS] json [/TOOL_RESULTS]     2 + {"content": the result (parsed when it is
+                                          JSON), "call_id": ...}
+
+What mistral-common refuses for v3 (text beside tool calls in one message, a tool
+result without its call id, no user message) is counted by the rules above and
+labelled an estimate. v7 and v11 (no model in the table uses them) would count plain
+conversations as v13 does; with tools they are estimates.
 
 A content list's text parts count as their texts joined by blank lines, as mistral-common
 joins them; any other part (image, audio, file) makes the count an estimate.
@@ -64,6 +74,7 @@ class _Turn:
     texts: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     prefix: bool = False
+    call_id: Any = None  # a tool message's tool_call_id
 
 
 def uses_tekken(model: str) -> bool:
@@ -86,27 +97,29 @@ def count_prompt(
     # ranks models by price, not by how each one's tokens were guessed.
     version = template_for(model)
     turns, exact = _merge_turns(messages)
-    uses_tools = bool(tools) or any(t.role == "tool" or t.calls for t in turns)
-    if version == "v3" and not (uses_tools or _fold_system_prompts(turns)):
-        version = None  # mistral-common refuses v3 requests without a user message
-    if uses_tools and version != "v13":
-        version = None
-    counter = _Counter(limit)
+    if version == "v3":
+        exact = exact and _v3_countable(turns) and _fold_system_prompts(turns)
+    elif version != "v13" and (tools or any(t.role == "tool" or t.calls for t in turns)):
+        exact = False  # v7 and v11 place tools and call ids otherwise: not counted here
+    counter = _Counter(limit, version or "v13")
     counter.add_turns(turns, tools)
     return TokenCount(counter.total, exact and version is not None, counter.complete)
+
+
+def _v3_countable(turns: list[_Turn]) -> bool:
+    """Whether mistral-common takes these turns for v3: it refuses text beside tool calls
+    in one assistant message, and a tool result without its call id."""
+    return not any((t.texts and t.calls) or (t.role == "tool" and not t.call_id) for t in turns)
 
 
 def _fold_system_prompts(turns: list[_Turn]) -> bool:
     """Template v3: system texts go before the last user turn's text; False: no user turn."""
     users = [turn for turn in turns if turn.role == "user"]
     systems = [text for turn in turns if turn.role == "system" for text in turn.texts]
-    if not users:
-        return False
     turns[:] = [turn for turn in turns if turn.role != "system"]
-    if systems:
+    if users and systems:
         users[-1].texts = [_JOIN.join(systems) + _JOIN + _JOIN.join(users[-1].texts)]
-        users[-1].role = "user-v3"  # counted without merging again
-    return True
+    return bool(users)  # mistral-common refuses a v3 request without a user message
 
 
 def _merge_turns(messages: list[dict[str, Any]]) -> tuple[list[_Turn], bool]:
@@ -126,7 +139,7 @@ def _merge_turns(messages: list[dict[str, Any]]) -> tuple[list[_Turn], bool]:
             turns[-1].texts += texts
             turns[-1].calls += calls
         else:
-            turns.append(_Turn(role, texts, calls))
+            turns.append(_Turn(role, texts, calls, call_id=message.get("tool_call_id")))
         turns[-1].prefix = turns[-1].prefix or bool(message.get("prefix"))
     return turns, exact
 
@@ -151,8 +164,9 @@ def _content_texts(content: Any) -> tuple[list[str], bool]:
 class _Counter:
     """Adds up template and content tokens of merged turns, stopping once past `limit`."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, version: str) -> None:
         self.limit = limit
+        self.version = version
         self.total = 0
         self.complete = True  # False once some text was left uncounted
 
@@ -167,17 +181,22 @@ class _Counter:
         if not turns:
             turns = [_Turn("user")]  # mistral-common sends an empty [INST][/INST]
         self.total += _BOS
-        tools_left = bool(tools)
-        for turn in turns:
+        users = [index for index, turn in enumerate(turns) if turn.role == "user"]
+        # Tools are listed before the first user turn (v13) or the last (v3).
+        tools_at = (users[-1] if self.version == "v3" else users[0]) if users and tools else -1
+        for index, turn in enumerate(turns):
             if self.limit is not None and self.total > self.limit:
                 self.complete = False
                 return
-            if turn.role == "user" and tools_left:
+            if index == tools_at:
                 self.total += _PAIR
                 self.text(_tools_json(tools or []))
-                tools_left = False
             if turn.role == "assistant":
                 self.add_assistant(turn)
+            elif turn.role == "tool" and self.version == "v3":
+                result = {"content": _parsed("".join(turn.texts)), "call_id": turn.call_id}
+                self.total += _PAIR
+                self.text(json.dumps(result, ensure_ascii=False))
             else:
                 self.total += _PAIR
                 self.text(_JOIN.join(turn.texts))
@@ -185,12 +204,34 @@ class _Counter:
     def add_assistant(self, turn: _Turn) -> None:
         """Text (trailing spaces dropped, as mistral-common does), tool calls and </s>."""
         self.text(_JOIN.join(turn.texts).rstrip(" "))
-        for call in turn.calls:
+        if self.version == "v3" and turn.calls:
+            # [TOOL_CALLS] and one JSON list of {name, arguments, id}.
+            self.total += 1
+            self.text(json.dumps([_v3_call(call) for call in turn.calls], ensure_ascii=False))
+        for call in turn.calls if self.version != "v3" else []:
             function = call.get("function") or {}
             self.total += _PAIR
             self.text(str(function.get("name") or ""))
             self.text(_arguments_json(function.get("arguments")))
         self.total += 0 if turn.prefix else _EOS
+
+
+def _v3_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A tool call as template v3 writes it: the id only when there is one."""
+    function = call.get("function") or {}
+    shaped = {"name": str(function.get("name") or ""),
+              "arguments": json.loads(_arguments_json(function.get("arguments")))}
+    if call.get("id") and call["id"] != "null":
+        shaped["id"] = call["id"]
+    return shaped
+
+
+def _parsed(text: str) -> Any:
+    """A tool result's text as JSON when it is JSON, else the text (as mistral-common does)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _arguments_json(arguments: Any) -> str:
