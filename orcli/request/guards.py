@@ -157,8 +157,8 @@ def check_context(prompt: PromptSize, context: int, holder: str | None = None) -
         estimate = "" if counted.exact else " (estimate)"
         raise GuardError(
             f"input is at least {counted.tokens:,} tokens{estimate} (counting stopped there), "
-            f"more than {prompt.model}'s context of {context:,} by {counted.tokens - context:,} "
-            "or more; nothing was sent"
+            f"more than {holder or prompt.model}'s context of {context:,} by "
+            f"{counted.tokens - context:,} or more; nothing was sent"
         )
     if counted.tokens > context:
         over = counted.tokens - context
