@@ -45,6 +45,8 @@ from profile_stream import profile_stream
 PY = sys.executable
 IMPORT_TYPER = [PY, "-c", "import typer"]
 PRICE_INPUT_BYTES = 1024 * 1024
+BIG_INPUT_BYTES = 30 * 1024 * 1024  # issue 14's memory and refusal cases
+FIRST_BYTES = 2 * 1024 * 1024  # the refusal's floor counts this much of the same text
 
 
 def orcli_argv() -> list[str]:
@@ -55,10 +57,11 @@ def orcli_argv() -> list[str]:
 
 @dataclass
 class Comparison:
-    metric: str  # "wall" or "cpu"
+    metric: str  # "wall", "cpu" or "rss" (peak RSS, MiB)
     a: str  # command keys in Case.commands
     b: str
     target: float | None  # None: shown for information only
+    ceiling: float | None = None  # A's own limit in the metric's unit (rss: MiB)
 
 
 @dataclass
@@ -122,9 +125,20 @@ def expect_exact_count(out: bytes, err: bytes) -> str | None:
 # ---- the cases -----------------------------------------------------------------------
 
 def write_inputs(root: Path) -> dict[str, Path]:
-    """Stdin files: `hi` for chat and 1 MiB of prose-like text for price."""
+    """Stdin files: `hi` for chat, prose-like text of 1 MiB and 30 MiB, and the 30's first 2."""
     hi = root / "hi.txt"
     hi.write_text("hi\n")
+    text = prose(BIG_INPUT_BYTES)
+    paths = {"hi": hi}
+    for name, size in (("big", PRICE_INPUT_BYTES), ("huge", BIG_INPUT_BYTES),
+                       ("first", FIRST_BYTES)):
+        paths[name] = root / f"{name}.txt"
+        paths[name].write_bytes(text[:size].decode("utf-8", "ignore").encode())
+    return paths
+
+
+def prose(size: int) -> bytes:
+    """Prose-like text of `size` bytes or a little more; the same for every run."""
     words = ("the of and to in a is that for it as was with be by on not this are or from at "
              "which but have an they you were her she there one all we their has would when "
              "tokenizer benchmark catalog stream answer request server client python function "
@@ -133,16 +147,13 @@ def write_inputs(root: Path) -> dict[str, Path]:
              "3.14 naïve café Zürich").split()
     rng = random.Random(5)
     parts: list[str] = []
-    size = 0
-    while size < PRICE_INPUT_BYTES:
+    written = 0
+    while written < size:
         sentence = " ".join(rng.choice(words) for _ in range(rng.randint(6, 24)))
         piece = sentence[0].upper() + sentence[1:] + (".\n\n" if rng.random() < 0.15 else ". ")
         parts.append(piece)
-        size += len(piece.encode())
-    big = root / "1mb.txt"
-    big.write_bytes("".join(parts).encode()[:PRICE_INPUT_BYTES].decode("utf-8", "ignore")
-                    .encode())
-    return {"hi": hi, "big": big}
+        written += len(piece.encode())
+    return "".join(parts).encode()
 
 
 def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int) -> list[Case]:
@@ -162,6 +173,8 @@ def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int)
         models_case(orcli, server, root, typer_floor, rounds),
         price_case(orcli, server, root, typer_floor, inputs["big"], rounds),
         catalog_case(orcli, server, root, inputs["hi"], rounds),
+        price_memory_case(orcli, server, root, inputs["huge"], rounds),
+        refusal_case(orcli, env_plain, inputs["huge"], inputs["first"], rounds),
     ]
 
 
@@ -266,6 +279,34 @@ def catalog_case(orcli: list[str], server: FakeServer, root: Path, hi: Path,
                 setup=write_caches)
 
 
+def price_memory_case(orcli: list[str], server: FakeServer, root: Path, huge: Path,
+                      rounds: int) -> Case:
+    """Peak RSS of `orcli price` on 30 MiB, against a script holding the input as bytes and text."""
+    env = isolated_env(root / "env", server.base_url("catalog"))
+    floor = [PY, "-c", "import sys; data = sys.stdin.buffer.read(); text = data.decode()"]
+    return Case("price-30mb", {
+        "orcli": Command("orcli price < 30 MiB text", orcli + ["price"], env, stdin=huge,
+                         check=expect_output, measure_rss=True),
+        "floor": Command("python: read stdin, decode it", floor, env, stdin=huge,
+                         measure_rss=True),
+    }, [Comparison("rss", "orcli", "floor", None, ceiling=150)], max(3, rounds // 3))
+
+
+def refusal_case(orcli: list[str], env: dict[str, str], huge: Path, first: Path,
+                 rounds: int) -> Case:
+    """The context guard refusing 30 MiB, against counting the first 2 MiB of the same text."""
+    def refused(out: bytes, err: bytes) -> str | None:
+        return None if b"counting stopped there" in err else f"unexpected stderr {err[-80:]!r}"
+
+    return Case("refuse-30mb", {
+        "orcli": Command("orcli chat --dry-run < 30 MiB (refused, exit 8)",
+                         orcli + ["chat", "--dry-run"], env, stdin=huge, check=refused,
+                         expect_code=8),
+        "floor": Command("orcli price < its first 2 MiB", orcli + ["price"], env, stdin=first,
+                         check=expect_output),
+    }, [Comparison("wall", "orcli", "floor", 1.3)], rounds)
+
+
 # ---- running ---------------------------------------------------------------------------
 
 def run_case(case: Case, scratch: Path, log: Callable[[str], None]) -> None:
@@ -303,8 +344,16 @@ def comparison_row(case: Case, comp: Comparison) -> list[str]:
     ma, mb = case.series[comp.a].median(comp.metric), case.series[comp.b].median(comp.metric)
     ratio = ma / mb
     verdict = "–" if not comp.target else "ok" if ratio <= comp.target else "over target"
-    return row + [f"{ma * 1000:.0f} ms", f"{mb * 1000:.0f} ms", f"{ratio:.2f}×", target,
+    if comp.ceiling is not None:
+        target = f"A ≤ {comp.ceiling:g} MiB"
+        verdict = "ok" if ma <= comp.ceiling else "over target"
+    return row + [figure(ma, comp.metric), figure(mb, comp.metric), f"{ratio:.2f}×", target,
                   verdict]
+
+
+def figure(value: float, metric: str) -> str:
+    """A median as the table shows it: MiB for memory, else milliseconds."""
+    return f"{value:.0f} MiB" if metric == "rss" else f"{value * 1000:.0f} ms"
 
 
 def detail_rows(case: Case) -> list[list[str]]:
@@ -316,7 +365,8 @@ def detail_rows(case: Case) -> list[list[str]]:
         rows.append([case.name, f"`{case.commands[key].label}`", str(len(series.samples)),
                      f"{series.median('wall') * 1000:.0f} ms",
                      f"{lo * 1000:.0f}–{hi * 1000:.0f} ms",
-                     f"{series.median('cpu') * 1000:.0f} ms"])
+                     f"{series.median('cpu') * 1000:.0f} ms",
+                     f"{series.median('rss'):.0f} MiB" if series.median("rss") else "–"])
     return rows
 
 
@@ -346,8 +396,8 @@ def report(cases: list[Case], info: dict[str, str], elapsed: float, profile_note
         "",
         "## All commands",
         "",
-        table(["case", "command", "runs", "wall median", "wall min–max", "cpu median"],
-              details),
+        table(["case", "command", "runs", "wall median", "wall min–max", "cpu median",
+               "peak RSS median"], details),
         "",
         "## Machine",
         "",
@@ -378,7 +428,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="5 rounds, 2 for the stream")
     parser.add_argument("--only", nargs="+", metavar="CASE",
                         choices=["startup", "chat", "stream", "stream-unpaced", "models",
-                                 "price", "catalog"])
+                                 "price", "catalog", "price-30mb", "refuse-30mb"])
     parser.add_argument("--stream-seconds", type=float, default=STREAM_SECONDS,
                         help="how long the fake server takes to send the paced stream "
                              "(default %(default)s s)")

@@ -23,6 +23,12 @@ Only the first N = default_vocab_size - default_num_special_tokens ranks are kep
 mistral-common cuts the vocabulary there too (tokenizers/tekken.py). The special
 tokens themselves ([INST], </s>, ...) are not stored: orcli only needs their number.
 
+One file serves every Tekken model: the script also reads every other tekken_*.json
+mistral-common ships (tekken_240718.json, Nemo's, today) and fails unless its kept
+ranks and pattern are the same as the ones written, so a new vocabulary in a later
+mistral-common cannot go unnoticed (it would need a file of its own, or only what
+differs).
+
 Usage (mistral-common installed, e.g. from orcli's `test` extra):
     python scripts/build_tekken_data.py [--source PATH] [--output PATH]
 """
@@ -88,6 +94,21 @@ def encode(source: Path, raw_json: bytes) -> bytes:
     return json.dumps(header, ensure_ascii=True, sort_keys=True).encode() + b"\n" + body
 
 
+def check_shared(source: Path, written: list[bytes], pattern: str) -> list[str]:
+    """Problems with the other tekken_*.json beside `source`: none when they all match."""
+    problems = []
+    for other in sorted(source.parent.glob("tekken_*.json")):
+        if other == source:
+            continue
+        data = json.loads(other.read_bytes())
+        same = (read_ranks(data["config"], data["vocab"]) == written
+                and data["config"]["pattern"] == pattern)
+        print(f"{other.name}: {'same ranks and pattern' if same else 'DIFFERENT vocabulary'}")
+        if not same:
+            problems.append(f"{other.name} differs from {source.name}: it needs its own file")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -100,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(data)
     print(f"{args.output}: {len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()}")
-    return 0
+    config = json.loads(source.read_bytes())
+    problems = check_shared(source, read_ranks(config["config"], config["vocab"]),
+                            config["config"]["pattern"])
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

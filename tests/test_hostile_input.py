@@ -471,5 +471,15 @@ def test_input_past_the_cap_exits_2_and_sends_nothing(server, run, tmp_path, mon
     assert server.requests == []
 
 
+def test_stdin_is_read_under_a_256_mib_address_space_limit(child_env):
+    # A container's memory limit: reading must not reserve the whole cap up front.
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))"
+    script = f"{limit}\nimport sys\nfrom orcli.__main__ import main\nsys.exit(main(sys.argv[1:]))"
+    child = subprocess.run([sys.executable, "-c", script, "chat", "--dry-run"], input=b"hi",
+                           capture_output=True, env=child_env, timeout=60)
+    assert child.returncode == 0, child.stderr.decode()
+    assert json.loads(child.stdout)["messages"][0]["content"] == "hi"
+
+
 def test_dev_zero_as_a_file_is_refused_not_read_forever(run):
     assert "larger than" in run("chat", "hi", "--dry-run", "-f", "/dev/zero", expect=2).stderr

@@ -19,10 +19,11 @@ from mistral_common.protocol.instruct.request import ChatCompletionRequest
 from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
-from orcli.models import tokens
-from orcli.models.tokens import TokenCount, count_prompt, count_text, uses_tekken
+from orcli.models import tekken
+from orcli.models.tekken import count_text, count_text_upto, slices
+from orcli.models.tokens import TokenCount, count_prompt, uses_tekken
 
-DATA_FILE = Path(tokens.__file__).parent / "data" / "tekken_240911.bin"
+DATA_FILE = Path(tekken.__file__).parent / "data" / "tekken_240911.bin"
 DATA_SHA256 = "e4f3aa51c86c92e2a2f355fbf57a2e1d5be6ee2f12d606d88bca4aa47947702c"
 SOURCE_JSON = Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
 DEVSTRAL = "mistralai/devstral-2512"
@@ -177,7 +178,7 @@ def test_data_file_is_the_pinned_one() -> None:
 
 def test_data_file_holds_mistral_commons_vocabulary_and_pattern() -> None:
     source = json.loads(SOURCE_JSON.read_text(encoding="utf-8"))
-    encoding, pattern = tokens._tekken()
+    encoding, pattern = tekken._tekken()
     assert pattern == source["config"]["pattern"]
     assert encoding.n_vocab == 130_072 == (
         source["config"]["default_vocab_size"] - source["config"]["default_num_special_tokens"]
@@ -207,7 +208,7 @@ def test_long_run_path_matches_mistral_common(reference: MistralTokenizer, text:
     # With the threshold at 4, most of these texts take the long-run path: the cuts it
     # makes and its piece-by-piece encoding must not change any count.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tokens, "_LONG_RUN", 4)
+        patch.setattr(tekken, "_LONG_RUN", 4)
         assert count_text(text) == reference_text_count(reference, text)
 
 
@@ -217,9 +218,67 @@ def test_long_run_filter_never_misses_a_run(text: str, threshold: int) -> None:
     # The cheap filter may let text through wrongly, never turn a run away: a run it
     # missed would reach tiktoken's regex whole.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tokens, "_LONG_RUN", threshold)
-        if re.search(tokens._long_run_pattern(), text):
-            assert tokens._may_hold_long_run(text)
+        patch.setattr(tekken, "_LONG_RUN", threshold)
+        if re.search(tekken._long_run_pattern(), text):
+            assert tekken._may_hold_long_run(text)
+
+
+CUTTABLE = st.sampled_from(list("aZé中1٣.,!/'-_ \t\n\r\u2028\u3000\xa0\u0301😀\ud800+"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(CUTTABLE | st.characters(), max_size=120), st.integers(1, 12))
+def test_slices_put_back_together_are_the_text(text: str, size: int) -> None:
+    assert "".join(slices(text, size)) == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(CUTTABLE | st.characters(), max_size=160), st.integers(1, 12))
+def test_counting_in_slices_matches_mistral_common(
+    reference: MistralTokenizer, text: str, size: int
+) -> None:
+    # Slices of a few characters put a cut at nearly every safe point there is.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tekken, "_SLICE", size)
+        assert count_text(text) == reference_text_count(reference, text)
+
+
+def test_a_large_text_counts_the_same_in_slices_as_whole(reference: MistralTokenizer) -> None:
+    corpus = "".join(s for s in SAMPLES if s is not HUGE_RUN) * 200  # 1.6 MB: 6 slices
+    assert len(list(slices(corpus))) > 4
+    assert count_text(corpus) == reference_text_count(reference, corpus)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(CUTTABLE, max_size=200), st.integers(0, 60), st.integers(1, 8))
+def test_a_limit_stops_past_it_and_never_overcounts(text: str, limit: int, size: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tekken, "_SLICE", size)
+        whole = count_text(text)
+        counted, complete = count_text_upto(text, limit)
+    if complete:
+        assert counted == whole
+    else:
+        assert limit < counted <= whole
+
+
+def test_a_prompt_counted_to_a_limit_says_it_stopped() -> None:
+    messages = [system(PROSE), user(PROSE * 20_000), user("more"), assistant("x")]
+    whole = count_prompt(DEVSTRAL, messages)
+    stopped = count_prompt(DEVSTRAL, messages, limit=1_000)
+    assert whole.complete and not stopped.complete and stopped.exact
+    assert 1_000 < stopped.tokens < whole.tokens
+    assert count_prompt(DEVSTRAL, messages, limit=whole.tokens) == whole
+
+
+def test_all_tekken_vocabularies_share_orcli_s_ranks() -> None:
+    # Why one data file serves every Tekken model mistral-common ships.
+    encoding, _ = tekken._tekken()
+    for name in ("tekken_240718.json", "tekken_240911.json"):
+        vocab = json.loads((SOURCE_JSON.parent / name).read_text(encoding="utf-8"))["vocab"]
+        for entry in vocab[: encoding.n_vocab]:
+            assert encoding.decode_single_token_bytes(entry["rank"]) == base64.b64decode(
+                entry["token_bytes"])
 
 
 def test_a_million_whitespace_characters_do_not_crash(reference: MistralTokenizer) -> None:
@@ -267,7 +326,7 @@ def test_unknown_role_makes_the_count_an_estimate() -> None:
 def test_other_models_get_the_same_count_labelled_an_estimate() -> None:
     messages, tools = CONVERSATIONS["tools, calls and results"]
     exact = count_prompt(DEVSTRAL, messages, tools)
-    for model in ("openai/gpt-4o", "anthropic/claude-sonnet-4", "mistralai/mistral-nemo"):
+    for model in ("openai/gpt-4o", "anthropic/claude-sonnet-4", "mistralai/mistral-large"):
         assert count_prompt(model, messages, tools) == TokenCount(exact.tokens, exact=False)
 
 
@@ -278,7 +337,8 @@ def test_other_models_get_the_same_count_labelled_an_estimate() -> None:
         ("mistralai/devstral-2512:free", True),
         ("mistralai/devstral-2512:online", False),  # web results added to the prompt
         ("mistralai/devstral-small", False),
-        ("mistralai/mistral-nemo", False),
+        ("mistralai/mistral-nemo", True),
+        ("mistralai/mistral-large-2411", False),  # SentencePiece: an estimate
         ("openai/gpt-4o", False),
         ("", False),
     ],
@@ -295,8 +355,8 @@ def test_importing_reads_no_data_and_loads_no_tiktoken() -> None:
         "import orcli.models.tokens\n"
         "assert 'tiktoken' not in sys.modules, 'tiktoken imported'\n"
         "assert 'regex' not in sys.modules, 'regex imported'\n"
-        "assert not [p for p in opened if 'tekken' in p], opened\n"
-        "assert orcli.models.tokens._tekken.cache_info().currsize == 0\n"
+        "assert not [p for p in opened if p.endswith('.bin')], opened\n"
+        "assert orcli.models.tekken._tekken.cache_info().currsize == 0\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

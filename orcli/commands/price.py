@@ -18,12 +18,14 @@ The default model is priced from its built-in entry: no key, no network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
 from orcli.errors import ExitStatus, UsageError
 from orcli.io.inputs import gather_messages
+from orcli.models.calibration import Calibration, apply, count_label
 from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
 from orcli.models.pricing import (
     Costs,
@@ -48,15 +50,17 @@ class Estimate:
     output_tokens: int
     exact: bool
     costs: Costs | None
+    calibration: Calibration | None = None  # what scaled an estimate, if anything
 
     @property
     def label(self) -> str:
-        return "exact" if self.exact else "estimate"
+        """"exact", "estimate" or "estimate (calibrated on N calls)"."""
+        return count_label(self.exact, self.calibration)
 
     def as_json(self) -> dict[str, Any]:
-        """The --json object, keys in SPEC order."""
+        """The --json object, keys in SPEC order; "calibrated_on" only for a calibrated one."""
         costs = self.costs
-        return {
+        record = {
             "model": self.prices.model, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens, "token_count": self.label,
             "prompt_price_per_million": self.prices.prompt_per_million,
@@ -66,16 +70,33 @@ class Estimate:
             "total_cost": costs.total if costs else None,
             "currency": "USD",
         }
+        if self.calibration is not None:
+            record["token_count"] = "estimate"
+            record["calibrated_on"] = self.calibration.calls
+        return record
 
 
-def run_price(opts: PriceOptions, streams: Streams) -> int:
+# Where calibrations come from: the model id -> its Calibration, or None. The ledger
+# provides the real one; price stays runnable (and testable) without it.
+CalibrationSource = Callable[[str], "Calibration | None"]
+
+
+def no_calibration(model: str) -> Calibration | None:
+    """The source used when no ledger is wired in: every estimate stays plain."""
+    return None
+
+
+def run_price(
+    opts: PriceOptions, streams: Streams, calibration_for: CalibrationSource = no_calibration
+) -> int:
     """Estimate the cost for the model and each --compare model."""
     settings = load_settings(opts.settings_flags, streams.env, streams.err)
     # Input first: a usage error should not wait for the catalog.
     messages = read_input(opts, streams)
     model_ids = list(dict.fromkeys([settings.model, *opts.compare]))
     priced = lookup_prices(model_ids, settings, streams, opts.refresh, opts.debug)
-    estimates = sorted((estimate(p, messages, opts) for p in priced), key=_cheapest_first)
+    estimates = sorted((estimate(p, messages, opts, calibration_for) for p in priced),
+                       key=_cheapest_first)
     for item in estimates:
         note_problems(item, streams)
     write_estimates(estimates, opts, streams)
@@ -120,9 +141,15 @@ def lookup_prices(
 
 
 def estimate(
-    prices: ModelPrices, messages: list[dict[str, Any]] | None, opts: PriceOptions
+    prices: ModelPrices, messages: list[dict[str, Any]] | None, opts: PriceOptions,
+    calibration_for: CalibrationSource = no_calibration,
 ) -> Estimate:
-    """Count the input for this model (or take --input-tokens) and price both sides."""
+    """Count the input for this model (or take --input-tokens) and price both sides.
+
+    An estimate is scaled by the model's calibration when there is one; exact counts
+    and the user's own --input-tokens never are.
+    """
+    calibration = None
     if messages is None:
         # The user's own number is taken as exact: there is nothing to estimate.
         tokens, exact = opts.input_tokens or 0, True
@@ -131,8 +158,11 @@ def estimate(
 
         counted = count_prompt(prices.model, messages)
         tokens, exact = counted.tokens, counted.exact
+        if not exact:
+            calibration = calibration_for(prices.model)
+            tokens = apply(tokens, calibration)
     costs = None if prices.is_variable else cost(prices, tokens, opts.output_tokens)
-    return Estimate(prices, tokens, opts.output_tokens, exact, costs)
+    return Estimate(prices, tokens, opts.output_tokens, exact, costs, calibration)
 
 
 def _cheapest_first(item: Estimate) -> tuple[bool, Any]:
@@ -162,7 +192,8 @@ def table_row(item: Estimate) -> tuple[str, str, str, str, str, str]:
     """The cells of one table row; the input count says whether it is exact."""
     return (
         item.prices.model,
-        f"{item.input_tokens:,} ({item.label})",
+        # "(estimate)", or "estimate (calibrated on N calls)" without nested brackets.
+        f"{item.input_tokens:,} " + (item.label if item.calibration else f"({item.label})"),
         f"{item.output_tokens:,}",
         format_price_per_million(item.prices.prompt),
         format_price_per_million(item.prices.completion),

@@ -6,6 +6,7 @@ bytes read here. chat, stream and price share it through `InputOptions`.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,13 +21,24 @@ from orcli.request.payload import BodyFiles
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
+# Read in pieces: one read(MAX_INPUT_BYTES + 1) allocates its whole buffer up front,
+# which fails with MemoryError under a 256 MiB address-space limit even for `echo hi`.
+_READ_PIECE = 1 << 20
+
+
 def read_capped(stream: BinaryIO, label: str) -> bytes:
     """All of a stream, or exit 2 once it passes MAX_INPUT_BYTES (never cut silently)."""
-    data = stream.read(MAX_INPUT_BYTES + 1)
-    if len(data) > MAX_INPUT_BYTES:
-        raise UsageError(f"{label} is larger than {MAX_INPUT_BYTES >> 20} MiB, more than any "
-                         "model reads; nothing was sent")
-    return data
+    # BytesIO grows one buffer in place and getvalue() hands it over without a copy,
+    # where joining a list of pieces would hold the input twice at the end.
+    buffer = io.BytesIO()
+    size = 0
+    while piece := stream.read(_READ_PIECE):
+        size += len(piece)
+        if size > MAX_INPUT_BYTES:
+            raise UsageError(f"{label} is larger than {MAX_INPUT_BYTES >> 20} MiB, more than "
+                             "any model reads; nothing was sent")
+        buffer.write(piece)
+    return buffer.getvalue()
 
 
 

@@ -1,18 +1,13 @@
-"""Prompt token counts: exact for models on Mistral's Tekken tokenizer, else an estimate.
+"""Prompt token counts: exact for the Mistral models in `orcli.models.tokenizers`, else an estimate.
 
-Exact counts use Tekken's own vocabulary (orcli/models/data/tekken_240911.bin, built by
-scripts/build_tekken_data.py from mistral-common) through tiktoken, loaded on the first
-count, never at import. The chat template is counted as mistral-common (1.13) encodes a
-request for tokenizer version v13. Devstral 2 needs mistral-common >= 1.8.6, and the chat
-template published with Devstral Small 2 (same release) lists the tools once at the start
-and writes tool calls and results without call ids: v13 is the version that does both
-(v7 and v11 differ on exactly these points). Checked against mistral-common in
-tests/test_tokens.py:
+Text is counted with Tekken's vocabulary (`orcli.models.tekken`); the chat template's
+control tokens are counted as mistral-common (1.13) encodes a request for the model's
+tokenizer version. Checked against mistral-common in tests/test_tokens.py. Template
+v13 (Devstral 2):
 
   <s>                                     1, once
   [SYSTEM_PROMPT] text [/SYSTEM_PROMPT]   2 per system (or developer) message, where it
-                                          stands; v13 no longer folds it into the last user
-                                          message as v3 did
+                                          stands
   [INST] text [/INST]                     2 per user turn; back-to-back user messages form
                                           one turn, their texts joined by a blank line
   [AVAILABLE_TOOLS] json [/AVAILABLE_TOOLS]
@@ -23,59 +18,52 @@ tests/test_tokens.py:
                                           the message is a `prefix` (a continued reply)
   [TOOL_RESULTS] text [/TOOL_RESULTS]     2 per tool message
 
+Template v3 (Nemo, Ministral 8B, Mistral Small 2409, Pixtral 12B) differs:
+
+  system prompts                          no tokens of their own: every system text,
+                                          joined by blank lines, then a blank line, goes
+                                          before the last user turn's text
+  [AVAILABLE_TOOLS] json [/AVAILABLE_TOOLS]
+                                          just before the last user turn
+  [TOOL_CALLS] json </s>                  1 + one JSON list of {name, arguments, id}
+  [TOOL_RESULTS] json [/TOOL_RESULTS]     2 + {"content": the result (parsed when it is
+                                          JSON), "call_id": ...}
+
+What mistral-common refuses for v3 (text beside tool calls in one message, a tool
+result without its call id, no user message) is counted by the rules above and
+labelled an estimate. v7 and v11 (no model in the table uses them) would count plain
+conversations as v13 does; with tools they are estimates.
+
 A content list's text parts count as their texts joined by blank lines, as mistral-common
 joins them; any other part (image, audio, file) makes the count an estimate.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-# OpenRouter ids of the models counted exactly: only models known to use both the
-# tekken_240911 vocabulary (130,072 ranks + 1,000 control tokens = 131,072, Devstral 2's
-# vocabulary size) and the v13 template. Other Tekken models stay out on purpose:
-# mistral-common maps Nemo, Ministral 8B, Mistral Small 2409 and Pixtral 12B (same ranks:
-# tekken_240718's equal tekken_240911's) to template v3, which places the system prompt
-# and tools elsewhere; for Devstral Small 2, Mistral Large 3 and Ministral 3 the template
-# version has not been checked here.
-TEKKEN_MODELS: frozenset[str] = frozenset({"mistralai/devstral-2512"})
-
-# OpenRouter id suffixes that only change routing or price, not the model that runs.
-_SAME_MODEL_VARIANTS = frozenset({"free", "nitro", "floor"})
-
-_DATA_FILE = "tekken_240911.bin"
-_DATA_FORMAT = 2
+from orcli.models.tekken import count_text_upto
+from orcli.models.tokenizers import template_for
 
 _BOS = 1  # <s>
 _EOS = 1  # </s>
 _PAIR = 2  # every [X] ... [/X] wrapper, and [TOOL_CALLS] + [ARGS] in a tool call
 _JOIN = "\n\n"  # what mistral-common puts between the texts it merges
 
-# tiktoken's regex engine gives up on a single whitespace piece of about a million
-# characters: a ValueError in tiktoken 0.14, a pyo3 PanicException (which `except
-# Exception` misses) in 0.7. Text holding a run of _LONG_RUN goes to
-# `_count_with_long_runs`, which never hands tiktoken's regex such a piece. The class
-# below is Unicode White_Space, what \s means in Tekken's pattern; Python's own \s would
-# add U+001C..U+001F.
-_LONG_RUN = 100_000
-_WHITE_SPACE = r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-# A letter or number followed by whitespace: no Tekken piece spans that gap (for the
-# `regex` module, as for tiktoken, \s is White_Space). (?r) searches from the right.
-_LETTER_THEN_SPACE = r"[\p{L}\p{N}](?=\s)"
-_LETTER_THEN_SPACE_LAST = r"(?r)[\p{L}\p{N}](?=\s)"
-
 
 @dataclass(frozen=True)
 class TokenCount:
-    """A prompt's token count; `exact` is False when it is an estimate."""
+    """A prompt's token count; `exact` is False when it is an estimate.
+
+    `complete` is False when counting stopped once past a limit: `tokens` is then a
+    lower bound, more than the limit, and the true count is at least that.
+    """
 
     tokens: int
     exact: bool
+    complete: bool = True
 
 
 @dataclass
@@ -86,32 +74,52 @@ class _Turn:
     texts: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     prefix: bool = False
+    call_id: Any = None  # a tool message's tool_call_id
 
 
 def uses_tekken(model: str) -> bool:
     """Whether orcli counts prompts for `model` exactly with the Tekken tokenizer."""
-    base, _, variant = model.partition(":")
-    return base in TEKKEN_MODELS and (not variant or variant in _SAME_MODEL_VARIANTS)
-
-
-def count_text(text: str) -> int:
-    """Exact number of Tekken tokens in `text`, with no chat template around it."""
-    if len(text) >= _LONG_RUN and _may_hold_long_run(text) and re.search(_long_run_pattern(), text):
-        return _count_with_long_runs(text)
-    return len(_tekken()[0].encode_ordinary(text))
+    return template_for(model) is not None
 
 
 def count_prompt(
-    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+    limit: int | None = None,
 ) -> TokenCount:
-    """Tokens the model reads for this request: exact for Tekken models, else an estimate."""
-    # Other models get the same Tekken count, labelled an estimate. Their tokenizers are
+    """Tokens the model reads for this request: exact for Tekken models, else an estimate.
+
+    With a `limit`, counting may stop once the count passes it (`complete` is then False).
+    """
+    # Other models get the Tekken count, labelled an estimate. Their tokenizers are
     # other BPEs of similar size (GPT-4o's 200k, Llama 3's 128k, Qwen's 151k entries), so
     # a real BPE count follows what the text is made of (code, digits, runs of spaces,
     # scripts, emoji) where a fixed bytes-per-token ratio cannot; and `--compare` then
     # ranks models by price, not by how each one's tokens were guessed.
+    version = template_for(model)
     turns, exact = _merge_turns(messages)
-    return TokenCount(_count_turns(turns, tools), exact and uses_tekken(model))
+    if version == "v3":
+        exact = exact and _v3_countable(turns) and _fold_system_prompts(turns)
+    elif version != "v13" and (tools or any(t.role == "tool" or t.calls for t in turns)):
+        exact = False  # v7 and v11 place tools and call ids otherwise: not counted here
+    counter = _Counter(limit, version or "v13")
+    counter.add_turns(turns, tools)
+    return TokenCount(counter.total, exact and version is not None, counter.complete)
+
+
+def _v3_countable(turns: list[_Turn]) -> bool:
+    """Whether mistral-common takes these turns for v3: it refuses text beside tool calls
+    in one assistant message, and a tool result without its call id."""
+    return not any((t.texts and t.calls) or (t.role == "tool" and not t.call_id) for t in turns)
+
+
+def _fold_system_prompts(turns: list[_Turn]) -> bool:
+    """Template v3: system texts go before the last user turn's text; False: no user turn."""
+    users = [turn for turn in turns if turn.role == "user"]
+    systems = [text for turn in turns if turn.role == "system" for text in turn.texts]
+    turns[:] = [turn for turn in turns if turn.role != "system"]
+    if users and systems:
+        users[-1].texts = [_JOIN.join(systems) + _JOIN + _JOIN.join(users[-1].texts)]
+    return bool(users)  # mistral-common refuses a v3 request without a user message
 
 
 def _merge_turns(messages: list[dict[str, Any]]) -> tuple[list[_Turn], bool]:
@@ -131,7 +139,7 @@ def _merge_turns(messages: list[dict[str, Any]]) -> tuple[list[_Turn], bool]:
             turns[-1].texts += texts
             turns[-1].calls += calls
         else:
-            turns.append(_Turn(role, texts, calls))
+            turns.append(_Turn(role, texts, calls, call_id=message.get("tool_call_id")))
         turns[-1].prefix = turns[-1].prefix or bool(message.get("prefix"))
     return turns, exact
 
@@ -153,31 +161,77 @@ def _content_texts(content: Any) -> tuple[list[str], bool]:
     return texts, complete
 
 
-def _count_turns(turns: list[_Turn], tools: list[dict[str, Any]] | None) -> int:
-    """Template and content tokens of merged turns, per the table in the module docstring."""
-    if not turns:
-        turns = [_Turn("user")]  # mistral-common sends an empty [INST][/INST]
-    total = _BOS
-    tools_left = bool(tools)
-    for turn in turns:
-        if turn.role == "user" and tools_left:
-            total += _PAIR + count_text(_tools_json(tools or []))
-            tools_left = False
-        if turn.role == "assistant":
-            total += _count_assistant(turn)
-        else:
-            total += _PAIR + count_text(_JOIN.join(turn.texts))
-    return total
+class _Counter:
+    """Adds up template and content tokens of merged turns, stopping once past `limit`."""
+
+    def __init__(self, limit: int | None, version: str) -> None:
+        self.limit = limit
+        self.version = version
+        self.total = 0
+        self.complete = True  # False once some text was left uncounted
+
+    def text(self, text: str) -> None:
+        left = None if self.limit is None else self.limit - self.total
+        counted, whole = count_text_upto(text, left)
+        self.total += counted
+        self.complete = self.complete and whole
+
+    def add_turns(self, turns: list[_Turn], tools: list[dict[str, Any]] | None) -> None:
+        """Per the table in the module docstring."""
+        if not turns:
+            turns = [_Turn("user")]  # mistral-common sends an empty [INST][/INST]
+        self.total += _BOS
+        users = [index for index, turn in enumerate(turns) if turn.role == "user"]
+        # Tools are listed before the first user turn (v13) or the last (v3).
+        tools_at = (users[-1] if self.version == "v3" else users[0]) if users and tools else -1
+        for index, turn in enumerate(turns):
+            if self.limit is not None and self.total > self.limit:
+                self.complete = False
+                return
+            if index == tools_at:
+                self.total += _PAIR
+                self.text(_tools_json(tools or []))
+            if turn.role == "assistant":
+                self.add_assistant(turn)
+            elif turn.role == "tool" and self.version == "v3":
+                result = {"content": _parsed("".join(turn.texts)), "call_id": turn.call_id}
+                self.total += _PAIR
+                self.text(json.dumps(result, ensure_ascii=False))
+            else:
+                self.total += _PAIR
+                self.text(_JOIN.join(turn.texts))
+
+    def add_assistant(self, turn: _Turn) -> None:
+        """Text (trailing spaces dropped, as mistral-common does), tool calls and </s>."""
+        self.text(_JOIN.join(turn.texts).rstrip(" "))
+        if self.version == "v3" and turn.calls:
+            # [TOOL_CALLS] and one JSON list of {name, arguments, id}.
+            self.total += 1
+            self.text(json.dumps([_v3_call(call) for call in turn.calls], ensure_ascii=False))
+        for call in turn.calls if self.version != "v3" else []:
+            function = call.get("function") or {}
+            self.total += _PAIR
+            self.text(str(function.get("name") or ""))
+            self.text(_arguments_json(function.get("arguments")))
+        self.total += 0 if turn.prefix else _EOS
 
 
-def _count_assistant(turn: _Turn) -> int:
-    """Text (trailing spaces dropped, as mistral-common does), tool calls and </s>."""
-    total = count_text(_JOIN.join(turn.texts).rstrip(" "))
-    for call in turn.calls:
-        function = call.get("function") or {}
-        total += _PAIR + count_text(str(function.get("name") or ""))
-        total += count_text(_arguments_json(function.get("arguments")))
-    return total + (0 if turn.prefix else _EOS)
+def _v3_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A tool call as template v3 writes it: the id only when there is one."""
+    function = call.get("function") or {}
+    shaped = {"name": str(function.get("name") or ""),
+              "arguments": json.loads(_arguments_json(function.get("arguments")))}
+    if call.get("id") and call["id"] != "null":
+        shaped["id"] = call["id"]
+    return shaped
+
+
+def _parsed(text: str) -> Any:
+    """A tool result's text as JSON when it is JSON, else the text (as mistral-common does)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _arguments_json(arguments: Any) -> str:
@@ -207,99 +261,3 @@ def _tools_json(tools: list[dict[str, Any]]) -> str:
             },
         })
     return json.dumps(shaped, ensure_ascii=False)
-
-
-def _count_with_long_runs(text: str) -> int:
-    """Count text with huge whitespace runs, cutting it only where Tekken's pieces end.
-
-    tiktoken splits text into pieces with Tekken's regex and encodes each piece alone,
-    so cutting text where one piece ends, before a whitespace character, changes no
-    count. A letter or number followed by whitespace always marks such a place; so does
-    the start of each whitespace piece that Python's `regex` module (tiktoken's own
-    dependency) finds with the same pattern in the stretch around a long run. The
-    pieces too long for tiktoken's regex are then encoded on their own, without it.
-    """
-    import regex  # a dependency of tiktoken, and loaded by it already
-
-    encoding = _tekken()[0]
-    text = _without_surrogates(text)
-    total = done = 0
-    for run in re.finditer(_long_run_pattern(), text):
-        if run.start() < done:
-            continue  # inside the stretch counted for the previous run
-        before = regex.search(_LETTER_THEN_SPACE_LAST, text, pos=done, endpos=run.start() + 1)
-        after = regex.search(_LETTER_THEN_SPACE, text, pos=run.end())
-        start = before.end() if before else done
-        end = after.end() if after else len(text)
-        total += len(encoding.encode_ordinary(text[done:start]))
-        total += _count_stretch(text[start:end])
-        done = end
-    return total + len(encoding.encode_ordinary(text[done:]))
-
-
-def _may_hold_long_run(text: str) -> bool:
-    """A fast filter for `_long_run_pattern`: False means text holds no such run."""
-    # A run of _LONG_RUN characters covers a whole block of half that length starting at a
-    # multiple of the half, and str.isspace stops at a block's first other character, so
-    # this looks at few characters where the regex (12 ms per MiB) looks at each.
-    # isspace's whitespace is \s plus U+001C..U+001F: a superset, as a filter needs.
-    half = _LONG_RUN // 2
-    blocks = range(0, len(text) - half + 1, half)
-    return any(text[start : start + half].isspace() for start in blocks)
-
-
-def _long_run_pattern() -> str:
-    """A maximal whitespace run of at least _LONG_RUN characters (re caches the compiled form)."""
-    return rf"(?<!{_WHITE_SPACE}){_WHITE_SPACE}{{{_LONG_RUN},}}"
-
-
-def _count_stretch(stretch: str) -> int:
-    """Count a stretch that starts and ends on piece boundaries, piece by long piece."""
-    import regex
-
-    encoding, pattern = _tekken()
-    total = cut = 0
-    for piece in regex.finditer(pattern, stretch):
-        # Only whitespace pieces trouble tiktoken's regex, and only before whitespace is
-        # a cut safe: at any other character the regex's (?!\S) would see something else
-        # than the end of the string, and the text before the cut could split otherwise.
-        too_long = piece.end() - piece.start() >= _LONG_RUN
-        if too_long and re.match(_WHITE_SPACE, piece.group()):
-            total += len(encoding.encode_ordinary(stretch[cut : piece.start()]))
-            # Byte-pair encoding of this one piece, without the regex.
-            total += len(encoding._encode_single_piece(piece.group().encode("utf-8")))
-            cut = piece.end()
-    return total + len(encoding.encode_ordinary(stretch[cut:]))
-
-
-def _without_surrogates(text: str) -> str:
-    """Replace lone surrogates with U+FFFD, as tiktoken does before it encodes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
-
-
-@functools.cache
-def _tekken() -> tuple[Any, str]:
-    """The Tekken tiktoken.Encoding and its regex pattern, read from orcli's data file once."""
-    import tiktoken
-
-    # A path beside this module rather than importlib.resources, whose import costs
-    # about 3 ms: pip installs orcli as plain files, never zipped.
-    with open(os.path.join(os.path.dirname(__file__), "data", _DATA_FILE), "rb") as file:
-        raw = file.read()
-    header_line, _, body = raw.partition(b"\n")
-    header = json.loads(header_line)
-    if header["format"] != _DATA_FORMAT:
-        raise RuntimeError(f"{_DATA_FILE}: unknown format {header['format']}")
-    # Ranks 0-255 are the single bytes; the file holds the longer tokens NUL-separated (see
-    # scripts/build_tekken_data.py), so bytes.split makes every key in one C call.
-    # Token ids would be rank + 1,000 (the control tokens come first); counts need no ids.
-    ranks = {bytes([byte]): byte for byte in range(256)}
-    ranks.update(zip(body.split(b"\0"), range(256, header["ranks"]), strict=True))
-    encoding = tiktoken.Encoding(
-        name=header["name"], pat_str=header["pattern"], mergeable_ranks=ranks, special_tokens={}
-    )
-    return encoding, header["pattern"]

@@ -58,12 +58,15 @@ class PromptSize:
     tools: list[dict[str, Any]] | None = None
     _counted: TokenCount | None = field(default=None, init=False, repr=False)
 
-    def count(self) -> TokenCount:
-        """The TokenCount from orcli.models.tokens (loads the vocabulary on first use)."""
-        if self._counted is None:
+    def count(self, limit: int | None = None) -> TokenCount:
+        """The TokenCount from orcli.models.tokens (loads the vocabulary on first use).
+
+        With `limit`, counting may stop once past it (the count is then not `complete`).
+        """
+        if self._counted is None or not self._counted.complete:
             from orcli.models.tokens import count_prompt
 
-            self._counted = count_prompt(self.model, self.messages, self.tools)
+            self._counted = count_prompt(self.model, self.messages, self.tools, limit)
         return self._counted
 
     def upper_bound(self) -> int | None:
@@ -95,7 +98,8 @@ def _text_bytes(content: object) -> int:
 
 def _utf8_len(text: str) -> int:
     # A lone surrogate is counted as U+FFFD, 3 bytes, as surrogatepass also makes it.
-    return len(text.encode("utf-8", "surrogatepass"))
+    # ASCII text is its own length: no 30 MB copy to learn it.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def check_guards(
@@ -147,7 +151,15 @@ def check_context(prompt: PromptSize, context: int, holder: str | None = None) -
     bound = prompt.upper_bound()
     if bound is not None and bound <= context:
         return
-    counted = prompt.count()
+    # Counting stops once past the context: a 30 MB input is refused after its first MB.
+    counted = prompt.count(limit=context)
+    if not counted.complete:
+        estimate = "" if counted.exact else " (estimate)"
+        raise GuardError(
+            f"input is at least {counted.tokens:,} tokens{estimate} (counting stopped there), "
+            f"more than {holder or prompt.model}'s context of {context:,} by "
+            f"{counted.tokens - context:,} or more; nothing was sent"
+        )
     if counted.tokens > context:
         over = counted.tokens - context
         raise GuardError(
