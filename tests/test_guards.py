@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orcli.commands.lookup import estimated_cost
 from orcli.models.catalog import write_cache
 from orcli.models.tokens import count_prompt
-from orcli.request.guards import PromptSize, estimate_usage_cost
+from orcli.request.guards import PromptSize
 from orcli.store.config import resolve_settings
 from tests.fake_openrouter import DEFAULT_MODEL, completion, stream_of
 from tests.test_price import CATALOG, CLOSED, ROOT, catalog_model
@@ -301,11 +302,11 @@ def test_usage_estimate_uses_cached_catalog_prices(server, run, isolated_env):
 
 
 def test_estimate_usage_cost_needs_known_prices_and_counts(tmp_path: Path):
-    assert estimate_usage_cost(DEFAULT_MODEL, 3, 7) == Decimal("0.0000152")
-    assert estimate_usage_cost(DEFAULT_MODEL, None, 7) is None
-    assert estimate_usage_cost(DEFAULT_MODEL, 3, 7.5) is None  # type: ignore[arg-type]
+    assert estimated_cost(DEFAULT_MODEL, 3, 7, None, None) == Decimal("0.0000152")
+    assert estimated_cost(DEFAULT_MODEL, None, 7, None, None) is None
+    assert estimated_cost(DEFAULT_MODEL, 3, 7.5, None, None) is None  # type: ignore[arg-type]
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     conf = resolve_settings({}, {}, {}, "none")
     cache_models(env, conf.base_url, [catalog_model("openrouter/auto", "-1", "-1")])
-    assert estimate_usage_cost("vendor/x", 3, 7, settings=conf, env=env) is None
-    assert estimate_usage_cost("openrouter/auto", 3, 7, settings=conf, env=env) is None
+    assert estimated_cost("vendor/x", 3, 7, conf, env) is None
+    assert estimated_cost("openrouter/auto", 3, 7, conf, env) is None

@@ -31,10 +31,13 @@ def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
                          stream=stream)
     body = routing.apply_routing(body, opts.routing)
     check_inputs(body, turn, settings, streams.env)
+    from orcli.commands.lookup import known_efforts, model_limits
     from orcli.request.guards import check_guards, check_reasoning_effort
 
-    check_reasoning_effort(body, settings, streams.env)
-    return check_guards(body, settings, opts.max_cost, streams)
+    check_reasoning_effort(body, known_efforts(str(body["model"]), settings, streams.env))
+    limits = model_limits(body, settings, streams.env, streams.err,
+                          with_prices=opts.max_cost is not None)
+    return check_guards(body, limits, opts.max_cost)
 
 
 def request_headers(opts: AnswerOptions) -> dict[str, str]:
@@ -74,7 +77,7 @@ def usage_text(result: Result, settings: Settings | None = None,
     tokens = (usage.prompt_tokens, usage.completion_tokens)
     if usage.cost is not None:
         return render.usage_line(model, *tokens, usage.cost, estimated=False, cached=cached)
-    from orcli.request.guards import estimate_usage_cost
+    from orcli.commands.lookup import estimated_cost
 
-    estimate = estimate_usage_cost(model, *tokens, settings=settings, env=env)
+    estimate = estimated_cost(model, *tokens, settings, env)
     return render.usage_line(model, *tokens, estimate, estimated=True, cached=cached)

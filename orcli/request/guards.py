@@ -12,33 +12,27 @@ does not load the vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from orcli.errors import GuardError, UsageError
 from orcli.models.pricing import (
-    BUILTIN_MODELS,
     MAX_TOKENS,
     ModelPrices,
     VariablePriceError,
     cost,
     format_usd,
     max_output_within_budget,
-    prices_from_model,
     worst_case_cost,
 )
-from orcli.render.iostreams import Streams
 from orcli.request.routing import (
     check_effort,
-    listed_models,
     requested_effort,
     smallest_context,
-    supported_efforts,
     worst_case_prices,
 )
-from orcli.store.config import Settings
 
 if TYPE_CHECKING:
     from orcli.models.tokens import TokenCount
@@ -102,48 +96,38 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def check_guards(
-    body: dict[str, Any], settings: Settings, max_cost: Decimal | None, streams: Streams
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelLimits:
+    """What the guards know of the models a request may be served by (passed in, not looked up).
+
+    `contexts` has every listed model, None where its context is not known;
+    `prices` has one entry per listed model when a budget needs them, else none.
+    """
+
+    contexts: Mapping[str, int | None]
+    prices: Sequence[ModelPrices] = ()
+
+
+def check_guards(body: dict[str, Any], limits: ModelLimits,
+                 max_cost: Decimal | None) -> dict[str, Any]:
     """The body to send, or exit 8 for a request over budget or over the model's context.
 
     Without max_tokens in the body, --max-cost sets the largest max_tokens that fits
     (in a new body; the one given is not changed).
     """
     body = dict(body)
-    model = str(body.get("model", settings.model))
-    # With fallbacks (`models`) any listed model may serve, so each one must fit.
-    listed = listed_models(body) or [model]
-    each: list[ModelPrices] = []
-    if max_cost is not None:
-        from orcli.models.catalog import cache_dir_from_env, fetcher, model_prices
-
-        each = [model_prices(m, base_url=settings.base_url,
-                             cache_dir=cache_dir_from_env(streams.env),
-                             fetch=fetcher(settings, streams.err), warn=streams.err)
-                for m in listed]
-    known = {p.model: p.context_length for p in each}
-    smallest = smallest_context(
-        {m: known.get(m) or known_context(m, settings, streams.env) for m in listed})
-    prices = worst_case_prices(each) if each else None  # dearest prices, smallest limits
+    known = {p.model: p.context_length for p in limits.prices}
+    smallest = smallest_context({m: known.get(m) or c for m, c in limits.contexts.items()})
+    # With fallbacks any listed model may serve: the dearest prices, the smallest limits.
+    prices = worst_case_prices(limits.prices) if limits.prices else None
     if smallest is None and prices is None:
         return body  # neither guard can apply: nothing to count
-    prompt = PromptSize(model, body.get("messages") or [], body.get("tools"))
+    prompt = PromptSize(str(body.get("model")), body.get("messages") or [], body.get("tools"))
     if smallest is not None:
         check_context(prompt, smallest[1], holder=smallest[0])
     if prices is not None and max_cost is not None:
         check_budget(body, prompt, prices, max_cost, None if smallest is None else smallest[1])
     return body
-
-
-def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int | None:
-    """The model's context length from the built-in entry or the cache; never fetched."""
-    builtin = BUILTIN_MODELS.get(model)
-    if builtin is not None:
-        return builtin.context_length  # the common case needs no catalog module at all
-    from orcli.models.catalog import cache_dir_from_env, known_context_length
-
-    return known_context_length(model, settings.base_url, cache_dir_from_env(env))
 
 
 def check_context(prompt: PromptSize, context: int, holder: str | None = None) -> None:
@@ -168,23 +152,9 @@ def check_context(prompt: PromptSize, context: int, holder: str | None = None) -
         )
 
 
-def check_reasoning_effort(body: dict[str, Any], settings: Settings,
-                           env: Mapping[str, str]) -> None:
-    """Exit 2 when the cached catalog lists the model's efforts and the one asked is not one.
-
-    The cache of any age, never a fetch: a model's efforts rarely change, and asking
-    for one must not cost a round trip.
-    """
-    effort = requested_effort(body)
-    if effort is None:
-        return
-    from orcli.models.catalog import cache_dir_from_env, cached_catalog
-
-    model = str(body.get("model", settings.model))
-    cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
-    entry = next((m for m in cached if m.get("id") == model), None)
-    if entry is not None:
-        check_effort(effort, model, supported_efforts(entry))
+def check_reasoning_effort(body: Mapping[str, Any], supported: Sequence[str] | None) -> None:
+    """Exit 2 when the model's efforts are known and the one the body asks for is not one."""
+    check_effort(requested_effort(body), str(body.get("model")), supported)
 
 
 def _tokens(counted: TokenCount) -> str:
@@ -262,24 +232,11 @@ def budget_max_tokens(
     return None if limit >= MAX_TOKENS else limit
 
 
-def estimate_usage_cost(
-    model: str, prompt_tokens: int | None, completion_tokens: int | None, *,
-    settings: Settings | None = None, env: Mapping[str, str] | None = None,
-) -> Decimal | None:
-    """Cost of a finished call from known prices, when the API did not say.
-
-    Prices come from the built-in entry, else the cached catalog (which needs
-    `settings` and `env` to be found); never from a fetch. None when unknown.
-    """
+def estimate_usage_cost(prices: ModelPrices | None, prompt_tokens: int | None,
+                        completion_tokens: int | None) -> Decimal | None:
+    """Cost of a finished call from known prices, when the API did not say; None when unknown."""
     if not (_is_count(prompt_tokens) and _is_count(completion_tokens)):
         return None
-    prices = BUILTIN_MODELS.get(model)
-    if prices is None and settings is not None and env is not None:
-        from orcli.models.catalog import cache_dir_from_env, cached_catalog
-
-        cached = cached_catalog(settings.base_url, cache_dir=cache_dir_from_env(env)) or []
-        found = next((m for m in cached if m.get("id") == model), None)
-        prices = None if found is None else prices_from_model(found)
     if prices is None or prices.is_variable:
         return None
     return cost(prices, prompt_tokens, completion_tokens).total
