@@ -203,7 +203,7 @@ def reconcile(ledger: Ledger, settings: Settings, opts: SpendOptions, streams: S
 
     rows = ledger.query(
         "SELECT generation_id, max(time) FROM record WHERE generation_id IS NOT NULL "
-        "AND cost_source != 'billed' AND base_url = ? GROUP BY generation_id",
+        "AND cost_source != 'billed' AND base_url = ? GROUP BY generation_id ORDER BY 2, 1",
         (settings.base_url,))
     client = Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
     now = opts.now()
