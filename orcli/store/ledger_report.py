@@ -88,11 +88,11 @@ def spend_groups(ledger: Ledger, by: str | None, where: SpendFilter) -> list[Spe
     rows = ledger.query(
         f"SELECT {group_sql} AS grp, count(*), sum(coalesce(r.prompt_tokens, 0)), "
         f"sum(coalesce(r.completion_tokens, 0)), sum(r.cost_source != 'billed'), "
-        f"group_concat(r.cost, ' ') FROM record r {join} {clause} GROUP BY grp", params)
+        f"group_concat(r.cost, ' ') FROM record r {join} {clause} "
+        # Without --by, one aggregate row (also when no record matches), and no sort.
+        f"{'GROUP BY grp' if by else ''}", params)
     groups = [SpendGroup(str(g), calls, prompt or 0, completion or 0, sum_costs(costs),
                          estimated or 0) for g, calls, prompt, completion, estimated, costs in rows]
-    if by is None and not groups:
-        return [SpendGroup("total", 0, 0, 0, Decimal(0), 0)]  # nothing spent is still a total
     if by == "day":
         return sorted(groups, key=lambda g: g.group)
     return sorted(groups, key=lambda g: (-g.cost, g.group))
