@@ -93,6 +93,8 @@ def spend_groups(ledger: Ledger, by: str | None, where: SpendFilter) -> list[Spe
         f"{'GROUP BY grp' if by else ''}", params)
     groups = [SpendGroup(str(g), calls, prompt or 0, completion or 0, sum_costs(costs),
                          estimated or 0) for g, calls, prompt, completion, estimated, costs in rows]
+    if by is None and not groups:  # no ledger file yet: nothing spent is still a total
+        return [SpendGroup("total", 0, 0, 0, Decimal(0), 0)]
     if by == "day":
         return sorted(groups, key=lambda g: g.group)
     return sorted(groups, key=lambda g: (-g.cost, g.group))
