@@ -139,3 +139,14 @@ def test_reconcile_stores_billed_costs_for_records_that_lack_them(
                 for line in run("spend", "--export", env=env).stdout.splitlines()]
     cut = next(r for r in exported if r["generation_id"] == "gen-cut")
     assert (cut["cost"], cut["cost_source"]) == (Decimal("0.0015"), "billed")
+
+
+def test_piped_spend_loads_neither_rich_nor_requests(path, isolated_env, tmp_path) -> None:
+    from tests.test_imports import probe
+
+    fill(path, record())
+    env = isolated_env | {"ORCLI_LEDGER": str(path), "PYTHONDONTWRITEBYTECODE": "1"}
+    report = probe(["spend", "--by", "model"], env, tmp_path)
+    assert report["code"] == 0, report["stderr"]
+    assert report["stdout"].startswith("m/asked\t1\t3\t7\t")
+    assert not {"rich", "requests"} & set(report["loaded"])
