@@ -197,6 +197,20 @@ def test_many_processes_writing_at_once_lose_and_double_no_record(tmp_path: Path
     assert rows == (320, 320)
 
 
+def test_batch_workers_may_record_from_their_own_threads(ledger: Ledger,
+                                                         warnings: list[str]) -> None:
+    import threading
+
+    threads = [threading.Thread(target=lambda n=n: [ledger.record(make(row_id=f"{n}-{i}"))
+                                                    for i in range(25)]) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert warnings == []
+    assert len({rec.row_id for rec in ledger.iter_records()}) == 200
+
+
 # ---- spend's arithmetic ------------------------------------------------------------------------
 
 def test_costs_add_up_exactly_per_group(ledger: Ledger) -> None:

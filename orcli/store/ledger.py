@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,37 +115,39 @@ def open_ledger(env: Mapping[str, str], config_enabled: bool,
 
 
 class Ledger:
-    """One ledger file; the connection opens on first use."""
+    """One ledger file; the connection opens on first use. Safe to share between threads."""
 
     def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
         self.path = path
         self.warn = warn
         self._conn: sqlite3.Connection | None = None
         self._broken = False  # a write failed once: warned, and no more tries this run
+        # batch's workers record from their own threads through one connection.
+        self._lock = threading.RLock()
 
     # ---- writing ---------------------------------------------------------------
 
     def record(self, rec: LedgerRecord) -> bool:
         """Add one record; never raises. False (after one warning) when it could not be."""
-        if self._broken:
-            return False
-        try:
-            conn = self.connect(create=True)
-            with _write(conn):
-                _insert(conn, rec)
-            return True
-        except Exception as exc:  # noqa: BLE001 - the ledger must never cost the user the answer
-            self._broken = True
-            problem = exc.message if isinstance(exc, LedgerError) else \
-                f"cannot write the ledger {self.path}: {_why(exc)}"
-            self.warn(f"orcli: warning: {problem}; this call is not recorded")
-            return False
+        with self._lock:
+            if self._broken:
+                return False
+            try:
+                conn = self.connect(create=True)
+                with _write(conn):
+                    _insert(conn, rec)
+                return True
+            except Exception as exc:  # noqa: BLE001 - the ledger must never cost the answer
+                self._broken = True
+                problem = exc.message if isinstance(exc, LedgerError) else \
+                    f"cannot write the ledger {self.path}: {_why(exc)}"
+                self.warn(f"orcli: warning: {problem}; this call is not recorded")
+                return False
 
     def import_records(self, records: Iterable[LedgerRecord]) -> tuple[int, int]:
         """Add records not yet present, in one transaction: (added, already there)."""
-        conn = self.connect(create=True)
         added = seen = 0
-        with _write(conn):
+        with self._lock, _write(self.connect(create=True)) as conn:
             for rec in records:
                 if _insert(conn, rec):
                     added += 1
@@ -156,8 +159,7 @@ class Ledger:
         """The billed cost of a generation replaces its estimate; the records changed."""
         if not self.path.exists():
             return 0
-        conn = self.connect()
-        with _write(conn):
+        with self._lock, _write(self.connect()) as conn:
             cursor = conn.execute(
                 "UPDATE record SET cost = ?, cost_source = 'billed' WHERE generation_id = ?",
                 (money_text(amount), generation_id))
@@ -170,7 +172,8 @@ class Ledger:
         if not self.path.exists():
             return []
         try:
-            return self.connect().execute(sql, tuple(params)).fetchall()
+            with self._lock:
+                return self.connect().execute(sql, tuple(params)).fetchall()
         except LedgerError:
             raise
         except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say which file
@@ -200,7 +203,7 @@ class Ledger:
                 _create_file(self.path)
             # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE of _write.
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None)
+                                   isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = NORMAL")
             _migrate(conn, self.path)
@@ -212,9 +215,10 @@ class Ledger:
         return conn
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _create_file(path: Path) -> None:
