@@ -75,6 +75,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX record_time ON record (time);
     CREATE INDEX record_generation ON record (generation_id) WHERE generation_id IS NOT NULL;
+    -- token-count calibration (issue 19) reads a served model's latest calls
+    CREATE INDEX record_model_time ON record (model_served, time);
     CREATE TABLE tag (
         record INTEGER NOT NULL REFERENCES record (id) ON DELETE CASCADE,
         key TEXT NOT NULL,
