@@ -58,8 +58,9 @@ def test_a_key_without_a_limit_never_falls_below_min_remaining(run, server) -> N
     assert "limit:         none" in out and "remaining:     no limit" in out
 
 
-def test_key_without_an_api_key_is_exit_3(run, server) -> None:
-    run("key", key=False, expect=3)
+def test_key_without_an_api_key_on_openrouter_is_exit_3_and_sends_nothing(run) -> None:
+    result = run("key", "--base-url", "https://openrouter.ai/api/v1", key=False, expect=3)
+    assert "no API key" in result.stderr
 
 
 @pytest.fixture
