@@ -16,7 +16,13 @@ from orcli.errors import ConfigError, ExitStatus, GuardError, UsageError
 from orcli.models.pricing import ModelPrices
 from orcli.response.events import Usage
 from orcli.response.result import Result
-from orcli.store.budget import budget_state, period_starts, remaining_budget
+from orcli.store.budget import (
+    BudgetState,
+    budget_cap,
+    budget_state,
+    period_starts,
+    remaining_budget,
+)
 from orcli.store.ledger import SCHEMA_VERSION, Ledger, LedgerError, ledger_path, open_ledger
 from orcli.store.ledger_record import LedgerRecord, record_from_result, utc_text
 from orcli.store.ledger_report import SpendFilter, parse_tags, parse_when, spend_groups
@@ -298,3 +304,13 @@ def test_no_budget_needs_nothing_and_a_budget_without_the_ledger_is_exit_3() -> 
     assert budget_state(None, None, None) is None
     with pytest.raises(ConfigError):
         budget_state(Decimal(1), None, None)
+
+
+def test_the_cap_for_max_tokens_is_the_least_of_max_cost_and_what_is_left() -> None:
+    assert budget_cap(None, None) is None
+    assert budget_cap(Decimal("0.5"), None) == Decimal("0.5")
+    left_02 = BudgetState(Decimal("1"), None, Decimal("0.8"), Decimal(0))
+    assert budget_cap(Decimal("0.5"), left_02) == Decimal("0.2")
+    assert budget_cap(Decimal("0.1"), left_02) == Decimal("0.1")
+    overspent = BudgetState(Decimal("1"), None, Decimal("3"), Decimal(0))
+    assert budget_cap(None, overspent) == Decimal(0)

@@ -2,9 +2,9 @@
 
 The integrator's order before sending a request:
     state = budget_state(settings.budget_daily, settings.budget_monthly, ledger, now)
-    left = state.remaining if state else None    # None: no budget set
-    ... fit max_tokens to `left` as --max-cost does, compute the worst case ...
-    if state: state.check(worst_case)            # GuardError (exit 8) when it would pass
+    cap = budget_cap(opts.max_cost, state)       # give the --max-cost guard this cap
+    ... the guard fits max_tokens to `cap` and computes the worst case ...
+    if state: state.check(worst_case)            # GuardError (exit 8) naming the budget
 Billed and estimated costs count; unknown costs cannot, and count as 0.
 """
 
@@ -55,6 +55,20 @@ class BudgetState:
                     f"{format_usd(worst_case)} for this request would pass "
                     f"{format_usd(budget)} (UTC {'day' if name == 'daily' else 'month'}); "
                     "nothing was sent")
+
+
+def budget_cap(max_cost: Decimal | None, state: BudgetState | None) -> Decimal | None:
+    """The cap to fit max_tokens to: the smaller of --max-cost and what the budgets leave.
+
+    Spend plus worst case passing a budget is the worst case passing what is left,
+    so the --max-cost guard with this cap fits max_tokens for both; `state.check`
+    then refuses with the budget's own message. Never below 0.
+    """
+    left = state.remaining if state is not None else None
+    if left is not None:
+        left = max(left, Decimal(0))
+    caps = [c for c in (max_cost, left) if c is not None]
+    return min(caps) if caps else None
 
 
 def remaining_budget(daily: Decimal | None, monthly: Decimal | None,
