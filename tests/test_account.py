@@ -52,6 +52,12 @@ def test_min_remaining_exits_5_below_it_and_0_at_or_above(run, server: FakeOpenR
     run("key", "--min-remaining", "5")
 
 
+def test_a_key_used_past_its_limit_is_below_any_min_remaining(run, server) -> None:
+    server.json(key_data(limit=10, remaining=-0.25))
+    result = run("key", "--min-remaining", "0", expect=5)
+    assert "remaining:     -$0.25" in result.stdout
+
+
 def test_a_key_without_a_limit_never_falls_below_min_remaining(run, server) -> None:
     server.json(key_data(limit=None, remaining=None))
     out = run("key", "--min-remaining", "1000").stdout

@@ -180,6 +180,27 @@ def test_a_ledger_from_a_newer_orcli_is_left_alone(tmp_path: Path, warnings: lis
     assert "newer than this orcli" in warnings[0]
 
 
+def test_an_older_ledger_is_migrated_in_place_and_keeps_its_records(
+        tmp_path: Path, warnings: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import orcli.store.ledger as ledger_module
+
+    path = tmp_path / "l.db"
+    old = Ledger(path, warnings.append)
+    old.record(make(row_id="before"))
+    old.close()
+    monkeypatch.setattr(ledger_module, "MIGRATIONS", ledger_module.MIGRATIONS + (
+        "ALTER TABLE record ADD COLUMN note TEXT; CREATE INDEX record_note ON record (note)",))
+    monkeypatch.setattr(ledger_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    new = Ledger(path, warnings.append)
+    assert new.record(make(row_id="after"))
+    assert [r.row_id for r in new.iter_records()] == ["before", "after"]
+    new.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert "note" in [row[1] for row in conn.execute("PRAGMA table_info(record)")]
+    assert warnings == []
+
+
 WRITER = """
 import sys
 from orcli.store.ledger import open_ledger

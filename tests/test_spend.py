@@ -75,6 +75,15 @@ def test_the_terminal_table_ends_with_the_total(run, path, env) -> None:
     assert lines[-1].split() == ["total", "2", "6", "14", "$0.0000304", "0"]
 
 
+def test_a_long_group_name_is_cut_to_fit_the_terminal_and_the_figures_stay_whole(
+        run, path, env) -> None:
+    fill(path, record(model_served="vendor/" + "very-long-model-name-" * 5))
+    lines = run("spend", "--by", "model", env=env | {"NO_COLOR": "1", "COLUMNS": "80"},
+                tty=True).stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "…" in lines[1] and lines[1].split()[-5:] == ["1", "3", "7", "$0.0000152", "0"]
+
+
 def test_filters_pick_the_records(run, path, env) -> None:
     old = utc_text(datetime.now(UTC) - timedelta(days=3))
     fill(path, record(time=old, tags={"ci": "true"}), record(tags={"ci": "true"}), record())

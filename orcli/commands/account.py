@@ -48,7 +48,7 @@ def run_key(opts: KeyOptions, streams: Streams) -> int:
         render.write_json(streams, data)
     else:
         streams.out("".join(line + "\n" for line in describe_key(data)), flush=True)
-    remaining = parse_cost(data.get("limit_remaining"))
+    remaining = _amount(data.get("limit_remaining"))
     if opts.min_remaining is not None and remaining is not None \
             and remaining < opts.min_remaining:
         raise OrcliError(f"the key has {format_usd(remaining)} left, less than --min-remaining "
@@ -137,8 +137,16 @@ def _client(settings: Settings, opts: CommandOptions, streams: Streams) -> Any:
     return Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
 
 
+def _amount(value: object) -> Decimal | None:
+    """A dollar figure of GET /key, which may be below 0 (a key used past its limit)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        negative = parse_cost(-value)
+        return None if negative is None else -negative
+    return parse_cost(value)
+
+
 def _money(value: object) -> str:
-    amount = parse_cost(value)
+    amount = _amount(value)
     return "unknown" if amount is None else format_usd(amount)
 
 
