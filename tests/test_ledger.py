@@ -132,6 +132,18 @@ def test_record_without_usage_cost_is_estimated_from_prices_or_unknown() -> None
     assert (unknown.cost, unknown.cost_source) == (None, "unknown")
 
 
+def test_a_cut_stream_is_recorded_with_its_id_and_an_estimate_from_orcli_counts() -> None:
+    prices = ModelPrices("m", Decimal("0.0000004"), Decimal("0.000002"), None, None)
+    partial = Result(text="Once upon a")  # no Done, no usage: the stream was cut
+    rec = record_from_result(partial, command="stream", base_url="u", model_asked="m",
+                             exit_code=7, prices=prices, counted_prompt_tokens=1000,
+                             partial_completion_tokens=3, generation_id="gen-cut",
+                             model_served="m", provider="Mistral")
+    assert (rec.generation_id, rec.model_served, rec.provider) == ("gen-cut", "m", "Mistral")
+    assert (rec.cost, rec.cost_source, rec.prompt_tokens) == (Decimal("0.000406"), "estimated",
+                                                              None)
+
+
 def test_an_error_reply_is_recorded_with_its_exit_code_and_no_usage() -> None:
     rec = record_from_result(None, command="chat", base_url="u", model_asked="m",
                              exit_code=ExitStatus.REFUSED, generation_id="gen-err")

@@ -79,20 +79,26 @@ def record_from_result(
     duration_ms: int | None = None, tags: Mapping[str, str] | None = None,
     batch_id: str | None = None, row_id: str | None = None,
     counted_prompt_tokens: int | None = None, count_kind: str | None = None,
-    generation_id: str | None = None, now: datetime | None = None,
+    generation_id: str | None = None, model_served: str | None = None,
+    provider: str | None = None, partial_completion_tokens: int | None = None,
+    now: datetime | None = None,
 ) -> LedgerRecord:
     """The record of one call: from its Result, or from None for an error reply.
 
     The cost is billed when the answer had `usage.cost`, else estimated from
-    `prices` (the served model's) when given and known, else unknown.
-    `generation_id` is for error replies and cut streams that gave an id but no Result.
+    `prices` (the served model's) when given and known, else unknown. A cut or
+    interrupted stream has no usage: with `counted_prompt_tokens` and
+    `partial_completion_tokens` (orcli's count of the text that came) its cost is
+    estimated all the same, until `spend --reconcile` fetches the bill.
+    `generation_id`, `model_served` and `provider` stand in where the Result has none
+    (an error reply, a stream cut before its end, which the SSE reader still saw).
     """
     usage = result.usage if result else None
-    amount, source = _cost_of(result, prices)
+    amount, source = _cost_of(result, prices, counted_prompt_tokens, partial_completion_tokens)
     return LedgerRecord(
         time=utc_text(now), command=command, base_url=base_url, model_asked=model_asked,
-        exit_code=int(exit_code), model_served=result.model if result else None,
-        provider=result.provider if result else None,
+        exit_code=int(exit_code), model_served=(result.model if result else None) or model_served,
+        provider=(result.provider if result else None) or provider,
         generation_id=(result.id if result and result.id else generation_id),
         prompt_tokens=usage.prompt_tokens if usage else None,
         completion_tokens=usage.completion_tokens if usage else None,
@@ -104,15 +110,18 @@ def record_from_result(
     )
 
 
-def _cost_of(result: Result | None, prices: ModelPrices | None) -> tuple[Decimal | None, str]:
+def _cost_of(result: Result | None, prices: ModelPrices | None, counted_prompt: int | None,
+             partial_completion: int | None) -> tuple[Decimal | None, str]:
     usage = result.usage if result else None
-    if usage is None:
-        return None, UNKNOWN
-    if usage.cost is not None:
+    if usage is not None and usage.cost is not None:
         return usage.cost, BILLED
     if prices is None or prices.is_variable:
         return None, UNKNOWN
-    return cost(prices, usage.prompt_tokens, usage.completion_tokens).total, ESTIMATED
+    if usage is not None:
+        return cost(prices, usage.prompt_tokens, usage.completion_tokens).total, ESTIMATED
+    if counted_prompt is not None and partial_completion is not None:
+        return cost(prices, counted_prompt, partial_completion).total, ESTIMATED
+    return None, UNKNOWN
 
 
 _FIELDS = {f.name: f for f in fields(LedgerRecord)}
