@@ -129,7 +129,8 @@ def key_command(
 def generation_command(
     ctx: typer.Context,
     generation_id: Annotated[str, typer.Argument(
-        metavar="ID", show_default=False, help="A generation id (gen-...), as chat --json and the ledger give.")],
+        metavar="ID", show_default=False,
+        help="A generation id (gen-...), as chat --json and the ledger give.")],
     json_out: Annotated[bool, typer.Option(
         "--json", help="The API's data object.", rich_help_panel=OUT)] = False,
     no_ledger: Annotated[bool, typer.Option(
