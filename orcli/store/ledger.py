@@ -14,7 +14,7 @@ is UNIQUE, so an import or a retried write never doubles a record.
 lose the last records, never corrupt the file): the write must not be felt.
 
 Schema changes go in MIGRATIONS, one step per `PRAGMA user_version`; a file
-of a newer orcli is read-only to this one.
+of a newer orcli is left alone (neither read nor written) by this one.
 
 `Ledger.record` never raises: a ledger that cannot be written warns once
 and changes neither the output nor the exit code of the call it records.
