@@ -152,7 +152,7 @@ def test_server_text_in_generation_output_cannot_reach_the_terminal_raw(
     streams = streams_for()
     run_generation(generation_opts(FakeTime()), streams)
     out = streams.stdout.getvalue().decode()
-    assert "\x1b" not in out and "provider:      Evil ]0;pwned next line\n" in out
+    assert "\x1b" not in out and "provider:      Evil\\x1b]0;pwned\\x07 next line\n" in out
 
 
 def test_generation_runs_from_the_command_line(server, isolated_env, tmp_path) -> None:

@@ -161,10 +161,10 @@ def _yes_no(value: object) -> str:
 
 
 def _safe(value: object) -> str:
-    """A server's value on one printable line: no escape codes, no line breaks."""
+    """A server's value on one line, controls shown visibly, at most 200 characters."""
     if value is None:
         return "unknown"
     from orcli.errors import squeeze
+    from orcli.render.text import safe_line
 
-    text = "".join(c if c.isprintable() else " " for c in str(value))
-    return squeeze(text, 200)
+    return safe_line(squeeze(str(value), 200))

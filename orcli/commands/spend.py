@@ -20,6 +20,7 @@ from orcli.errors import ApiError, ConfigError, ExitStatus, UsageError
 from orcli.models.pricing import dumps_json, format_decimal, format_usd
 from orcli.options import CommandOptions
 from orcli.render.iostreams import Streams
+from orcli.render.text import safe_line
 from orcli.store.config import Settings, load_settings
 from orcli.store.ledger import Ledger, open_ledger
 from orcli.store.ledger_record import TIME_FORMAT, LedgerRecord, RecordError, record_from_json
@@ -119,7 +120,8 @@ def write_report(groups: list[SpendGroup], by: str | None, opts: SpendOptions,
 
 def tsv_line(group: SpendGroup) -> str:
     """One group as a tab-separated line (no newline); the cost a plain decimal."""
-    name = " ".join(group.group.split()) or "-"  # a tab inside a tag value would shift columns
+    # A tab inside a tag value would shift the columns; an escape would reach the terminal.
+    name = safe_line(" ".join(group.group.split())) or "-"
     return "\t".join([name, str(group.calls), str(group.prompt_tokens),
                       str(group.completion_tokens), format_decimal(group.cost),
                       str(group.estimated_calls)])
@@ -145,7 +147,7 @@ def markdown_table(groups: list[SpendGroup], by: str | None) -> str:
 
 def _md_cell(text: str) -> str:
     # A pipe would end the cell, and Markdown or HTML in a tag value is data, not markup.
-    flat = " ".join(text.split())
+    flat = safe_line(" ".join(text.split()))
     for char in "\\|*_`[]<>":
         flat = flat.replace(char, "\\" + char)
     return flat
