@@ -347,3 +347,27 @@ def test_the_cap_for_max_tokens_is_the_least_of_max_cost_and_what_is_left() -> N
     assert budget_cap(Decimal("0.1"), left_02) == Decimal("0.1")
     overspent = BudgetState(Decimal("1"), None, Decimal("3"), Decimal(0))
     assert budget_cap(None, overspent) == Decimal(0)
+
+
+# ---- the settings -------------------------------------------------------------------------
+
+def test_ledger_and_budget_settings_come_from_the_config_file_and_environment() -> None:
+    from orcli.store.config import resolve_settings
+
+    file_values = {"ledger": False, "budget_daily": 0.1, "budget_monthly": "12.50"}
+    settings = resolve_settings({}, {"ORCLI_BUDGET_DAILY": "$0.25"}, file_values, "c.toml")
+    assert settings.ledger is False
+    assert (settings.budget_daily, settings.budget_monthly) == (Decimal("0.25"),
+                                                                Decimal("12.50"))
+    assert resolve_settings({}, {}, {"budget_daily": 0.1}, "c.toml").budget_daily == \
+        Decimal("0.1")  # the float's shortest form, not 0.1000000000000000055...
+
+
+@pytest.mark.parametrize("env, file_values", [
+    ({"ORCLI_BUDGET_DAILY": "ten"}, {}), ({"ORCLI_BUDGET_MONTHLY": "-1"}, {}),
+    ({}, {"ledger": "no"}), ({}, {"budget_daily": True})])
+def test_bad_ledger_or_budget_settings_are_exit_3(env: dict, file_values: dict) -> None:
+    from orcli.store.config import resolve_settings
+
+    with pytest.raises(ConfigError):
+        resolve_settings({}, env, file_values, "c.toml")
