@@ -459,3 +459,39 @@ def _read_request(conn: socket.socket) -> bytes:
     except OSError:
         pass
     return data
+
+
+# ---- account endpoints: GET /key and GET /generation (OpenRouter's API reference) -------
+
+def key_data(limit: float | None = 100, remaining: float | None = 74.5,
+             usage_total: float = 25.5) -> dict[str, Any]:
+    """GET /key's answer."""
+    return {"data": {
+        "label": "sk-or-v1-au7...890", "limit": limit, "limit_remaining": remaining,
+        "limit_reset": "monthly" if limit is not None else None,
+        "include_byok_in_limit": False, "usage": usage_total, "usage_daily": 1.25,
+        "usage_weekly": 7.5, "usage_monthly": usage_total, "byok_usage": 0,
+        "byok_usage_daily": 0, "byok_usage_weekly": 0, "byok_usage_monthly": 0,
+        "is_free_tier": False, "is_provisioning_key": False,
+        "rate_limit": {"requests": 1000, "interval": "1h",
+                       "note": "This field is deprecated and safe to ignore."}}}
+
+
+def generation_data(generation_id: str = "gen-1764118800-AbCdEfGhIjKlMnOpQrSt",
+                    total_cost: float = 0.0015) -> dict[str, Any]:
+    """GET /generation?id=...'s answer."""
+    return {"data": {
+        "id": generation_id, "upstream_id": "chatcmpl-791bcf62", "total_cost": total_cost,
+        "cache_discount": None, "upstream_inference_cost": 0.0012,
+        "created_at": "2026-11-26T01:00:00.433273+00:00", "model": DEFAULT_MODEL,
+        "app_id": 12345, "streamed": True, "cancelled": False, "provider_name": "Mistral",
+        "latency": 1250, "moderation_latency": 50, "generation_time": 1200,
+        "finish_reason": "stop", "native_finish_reason": "stop", "tokens_prompt": 10,
+        "tokens_completion": 25, "native_tokens_prompt": 10, "native_tokens_completion": 25,
+        "native_tokens_completion_images": 0, "native_tokens_reasoning": 5,
+        "native_tokens_cached": 3, "num_media_prompt": None, "num_media_completion": None,
+        "num_search_results": None, "origin": "", "usage": total_cost, "is_byok": False,
+        "api_type": "completions"}}
+
+
+ERR_404_GENERATION = error_body(404, "Generation not found")

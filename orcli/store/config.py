@@ -10,6 +10,7 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "retries": 2,
     "app_title": "orcli",
     "app_url": DEFAULT_APP_URL,
+    "ledger": True,
+    "budget_daily": None,
+    "budget_monthly": None,
 }
 
 ENV_NAMES = {
@@ -35,6 +39,9 @@ ENV_NAMES = {
     "model": "ORCLI_MODEL",
     "timeout": "ORCLI_TIMEOUT",
     "retries": "ORCLI_RETRIES",
+    # ORCLI_LEDGER is a path or "off", read by orcli.store.ledger, not a setting here.
+    "budget_daily": "ORCLI_BUDGET_DAILY",
+    "budget_monthly": "ORCLI_BUDGET_MONTHLY",
 }
 
 # The longest deadline orcli accepts: past about 3e8 s the socket layer overflows.
@@ -59,6 +66,29 @@ def _count(value: Any) -> int:
     return int(value)
 
 
+def _flag(value: Any) -> bool:
+    """A TOML boolean (true/false), nothing else."""
+    if not isinstance(value, bool):
+        raise ValueError(value)
+    return value
+
+
+def _usd(value: Any) -> Decimal:
+    """Dollars from TOML (a number or a string) or text, as Decimal, never through float math."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(value)
+    text = str(value).strip().lstrip("$")  # str() of a float is its shortest exact repr
+    try:
+        if "_" in text:  # Decimal reads "0_05" as 5
+            raise InvalidOperation
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(value)
+    return amount
+
+
 # How each setting's value becomes a typed one; a failure names its source.
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "api_key": str,
@@ -68,6 +98,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "retries": _count,
     "app_title": str,
     "app_url": str,
+    "ledger": _flag,
+    "budget_daily": _usd,
+    "budget_monthly": _usd,
 }
 
 
@@ -80,6 +113,9 @@ class Settings:
     retries: int
     app_title: str
     app_url: str
+    ledger: bool = True
+    budget_daily: Decimal | None = None  # USD per UTC day, kept with the ledger
+    budget_monthly: Decimal | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -219,14 +255,18 @@ def _parse(key: str, value: Any, source: str) -> Any:
     if isinstance(value, str) and not _is_utf8(value):
         # Python hands undecodable environment bytes over as lone surrogates.
         raise _bad_value(source, f"{key} is not valid UTF-8")
-    if parser is not str and isinstance(value, str) and source.startswith("config file"):
+    if parser in (_seconds, _count) and isinstance(value, str) and source.startswith("config file"):
         # TOML has numbers; a quoted "3" in the file is a mistake worth naming.
         raise ConfigError(f"{key} from {source} must be a number, not the string {value!r}")
     try:
         return parser(value)
     except (TypeError, ValueError):
-        kind = "a whole number" if parser is _count else "a number of seconds"
+        kind = _KINDS.get(parser, "a number of seconds")
         raise _bad_value(source, f"{key} must be {kind}, not {value!r}") from None
+
+
+_KINDS: dict[Callable[[Any], Any], str] = {
+    _count: "a whole number", _flag: "true or false", _usd: "a dollar amount like 0.50"}
 
 
 def _check_ranges(values: dict[str, Any], sources: Mapping[str, str]) -> None:
