@@ -90,6 +90,8 @@ class AnswerOptions(InputOptions):
     usage: bool | None = None  # None: on when stderr is a terminal
     show_reasoning: bool = False
     max_cost: Decimal | None = None
+    tags: Sequence[str] = ()  # --tag KEY=VALUE, for the ledger
+    no_ledger: bool = False
     conversation: str | None = None  # -C FILE
     attach: Sequence[str] = ()  # -a PATH|URL, in order
 

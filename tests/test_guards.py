@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -310,3 +311,15 @@ def test_estimate_usage_cost_needs_known_prices_and_counts(tmp_path: Path):
     cache_models(env, conf.base_url, [catalog_model("openrouter/auto", "-1", "-1")])
     assert estimated_cost("vendor/x", 3, 7, conf, env) is None
     assert estimated_cost("openrouter/auto", 3, 7, conf, env) is None
+
+
+def test_a_calibrated_estimate_is_scaled_and_so_is_its_bound():
+    from orcli.models.calibration import Calibration
+
+    messages = [{"role": "user", "content": "hello there, how are you today?"}]
+    plain = PromptSize("vendor/est", messages)
+    scaled = PromptSize("vendor/est", messages, calibration=Calibration(Decimal("1.5"), 4))
+    assert scaled.count().tokens == math.ceil(plain.count().tokens * 1.5)
+    assert scaled.upper_bound() >= scaled.count().tokens
+    exact = PromptSize(DEFAULT_MODEL, messages, calibration=Calibration(Decimal("1.5"), 4))
+    assert exact.count().tokens == PromptSize(DEFAULT_MODEL, messages).count().tokens

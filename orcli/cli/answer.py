@@ -7,7 +7,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from orcli.cli.completion import complete_tool_choice
-from orcli.cli.flags import COMMON, CONNECTION, INPUTS, Param, input_options, parse_usd
+from orcli.cli.flags import (
+    COMMON,
+    CONNECTION,
+    INPUTS,
+    LEDGER_FLAGS,
+    Param,
+    input_options,
+    ledger_options,
+    parse_usd,
+)
 from orcli.cli.helptext import BODY, GUARD, INPUT, OUT
 from orcli.cli.routing import ROUTING_FLAGS, routing_options
 from orcli.options import BodyOptions
@@ -80,7 +89,8 @@ OUTPUT_FLAGS = [Param("usage", UsageOpt), Param("show_reasoning", ShowReasoningO
 def answer_params(*own: Param) -> list[Param]:
     """The parameters of chat or stream: the shared ones, with the command's own among them."""
     return [Param("prompt", PromptArg), *INPUTS, *TURN_FLAGS, *CONNECTION, *BODY_FLAGS,
-            option_flag(("-o", "--option")), *ROUTING_FLAGS, *GUARD_FLAGS, *OUTPUT_FLAGS, *own,
+            option_flag(("-o", "--option")), *ROUTING_FLAGS, *GUARD_FLAGS, *LEDGER_FLAGS,
+            *OUTPUT_FLAGS, *own,
             *COMMON]
 
 
@@ -102,4 +112,5 @@ def answer_options(values: dict[str, Any]) -> dict[str, Any]:
         "dry_run": values["dry_run"], "usage": values["usage"],
         "show_reasoning": values["show_reasoning"],
         "max_cost": parse_usd(values["max_cost"], "--max-cost"),
-        "conversation": values["conversation"], "attach": tuple(values["attach"] or ())}
+        "conversation": values["conversation"], "attach": tuple(values["attach"] or ()),
+        **ledger_options(values)}

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from orcli.cli.completion import complete_model
-from orcli.cli.helptext import CONN, INPUT, OUT
+from orcli.cli.helptext import CONN, GUARD, INPUT, OUT
 from orcli.errors import UsageError
 
 
@@ -77,11 +77,24 @@ SystemOpt = Annotated[Optional[str], typer.Option(
 NoStdinOpt = Annotated[bool, typer.Option(
     "--no-stdin", help="Never read stdin, even when it is piped.", rich_help_panel=INPUT)]
 
+TagOpt = Annotated[Optional[list[str]], typer.Option(
+    "--tag", metavar="KEY=VALUE", help="Tag this call's ledger record (repeatable) "
+    "[env ORCLI_TAGS=k=v,k2=v2].", show_default=False, rich_help_panel=GUARD)]
+NoLedgerOpt = Annotated[bool, typer.Option(
+    "--no-ledger", help="Record nothing in the local ledger (as ORCLI_LEDGER=off).",
+    rich_help_panel=GUARD)]
+
 CONNECTION = [Param("model", ModelOpt), Param("base_url", BaseUrlOpt),
               Param("timeout", TimeoutOpt), Param("retries", RetriesOpt)]
 INPUTS = [Param("file", FilesOpt), Param("messages", MessagesOpt), Param("system", SystemOpt),
           Param("no_stdin", NoStdinOpt, False)]
 COMMON = [Param("no_color", NoColorOpt, False), Param("debug", DebugOpt, False)]
+LEDGER_FLAGS = [Param("tag", TagOpt), Param("no_ledger", NoLedgerOpt, False)]
+
+
+def ledger_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The tags and --no-ledger, from the values of LEDGER_FLAGS."""
+    return {"tags": tuple(values["tag"] or ()), "no_ledger": values["no_ledger"]}
 
 
 def settings_flags(values: dict[str, Any]) -> dict[str, object]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 from orcli import render
+from orcli.commands.ledgering import CallLog
 from orcli.commands.sending import (
     open_client,
     prepare_request,
@@ -11,12 +15,15 @@ from orcli.commands.sending import (
     write_usage,
 )
 from orcli.commands.turn import Turn, build_turn, conversation_for
-from orcli.errors import ExitStatus, UpstreamError
+from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError
 from orcli.options import ChatOptions
 from orcli.render.iostreams import Streams
 from orcli.response.events import parse_usage
 from orcli.response.result import Result, result_from_answer
 from orcli.store.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from orcli.http.client import Reply
 
 
 def run_chat(opts: ChatOptions, streams: Streams) -> int:
@@ -28,17 +35,35 @@ def run_chat(opts: ChatOptions, streams: Streams) -> int:
 
 def send_turn(opts: ChatOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
     """Send the turn, print the answer, save it to -C's file, then the usage line."""
-    body = prepare_request(opts, streams, settings, stream=False, turn=turn)
+    log = CallLog.open(settings, streams, "chat", opts.tags, opts.no_ledger)
+    guarded = prepare_request(opts, streams, settings, stream=False, turn=turn, log=log)
     if opts.dry_run:
-        render.write_json(streams, body)
+        render.write_json(streams, guarded.body)
         return ExitStatus.OK
     spinner = render.Spinner(streams, f"waiting for {settings.model}")
     client = open_client(settings, opts, spinner)
     spinner.start()
+    started = time.monotonic()
     try:
-        reply = client.chat(body, headers=request_headers(opts))
+        reply = client.chat(guarded.body, headers=request_headers(opts))
+    except ApiError as exc:  # the API answered, with an error: it goes in the ledger too
+        log.record(None, guarded, started, exc.status)
+        raise
     finally:
         spinner.stop()
+    try:
+        result = print_answer(reply, opts, streams, turn)
+    except OrcliError as exc:
+        log.record(_usage_only(reply.answer, reply.cache_status), guarded, started, exc.status)
+        raise
+    log.record(result, guarded, started, ExitStatus.OK)
+    if want_usage(opts, streams):
+        write_usage(result, settings, streams)
+    return ExitStatus.OK
+
+
+def print_answer(reply: Reply, opts: ChatOptions, streams: Streams, turn: Turn) -> Result:
+    """The answer on stdout (or --json), saved to -C's file; its Result."""
     if opts.json_out:
         render.write_json(streams, reply.answer)  # as the API gave it, whatever its shape
         result = _usage_only(reply.answer, reply.cache_status)
@@ -48,9 +73,7 @@ def send_turn(opts: ChatOptions, streams: Streams, settings: Settings, turn: Tur
         result = result_from_answer(reply.answer, reply.cache_status)
         print_result(result, opts, streams)
         turn.save(result)  # after printing: an answer that failed there is not kept
-    if want_usage(opts, streams):
-        write_usage(result, settings, streams)
-    return ExitStatus.OK
+    return result
 
 
 def print_result(result: Result, opts: ChatOptions, streams: Streams) -> None:
@@ -71,8 +94,10 @@ def print_result(result: Result, opts: ChatOptions, streams: Streams) -> None:
 
 
 def _usage_only(answer: dict, cache_status: str | None = None) -> Result:
-    """Enough of a Result for the usage line, from an answer printed with --json."""
+    """Enough of a Result for the usage line and the ledger, from an answer of any shape."""
     usage, model = answer.get("usage"), answer.get("model")
+    ids = {k: v if isinstance(v, str) and v else None
+           for k, v in (("model", model), ("id", answer.get("id")),
+                        ("provider", answer.get("provider")))}
     return Result(usage=parse_usage(usage) if isinstance(usage, dict) else None,
-                  model=model if isinstance(model, str) and model else None,
-                  cache_status=cache_status)
+                  cache_status=cache_status, **ids)

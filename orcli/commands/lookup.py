@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from orcli.models.pricing import BUILTIN_MODELS
+from orcli.models.pricing import BUILTIN_MODELS, ModelPrices
 from orcli.request.guards import ModelLimits, estimate_usage_cost
 from orcli.request.routing import listed_models
 from orcli.store.config import Settings
@@ -59,8 +59,16 @@ def estimated_cost(model: str, prompt_tokens: int | None, completion_tokens: int
     """A finished call's cost from the built-in or cached prices, when the API did not say."""
     prices = BUILTIN_MODELS.get(model)
     if prices is None and settings is not None and env is not None:
-        from orcli.models.catalog import cache_dir_from_env, known_model
-
-        facts = known_model(model, settings.base_url, cache_dir_from_env(env))
-        prices = None if facts is None else facts.prices
+        prices = known_prices(model, settings, env)
     return estimate_usage_cost(prices, prompt_tokens, completion_tokens)
+
+
+def known_prices(model: str, settings: Settings,
+                 env: Mapping[str, str] | None = None) -> ModelPrices | None:
+    """The model's prices from the built-in entry or the cache; never fetched."""
+    if model in BUILTIN_MODELS:
+        return BUILTIN_MODELS[model]
+    from orcli.models.catalog import cache_dir_from_env, known_model
+
+    facts = known_model(model, settings.base_url, cache_dir_from_env(env or {}))
+    return None if facts is None else facts.prices

@@ -87,10 +87,15 @@ def no_calibration(model: str) -> Calibration | None:
 
 
 def run_price(
-    opts: PriceOptions, streams: Streams, calibration_for: CalibrationSource = no_calibration
+    opts: PriceOptions, streams: Streams, calibration_for: CalibrationSource | None = None
 ) -> int:
-    """Estimate the cost for the model and each --compare model."""
+    """Estimate the cost for the model and each --compare model.
+
+    Estimates are calibrated from the ledger's billed calls unless a source is given.
+    """
     settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    if calibration_for is None:
+        calibration_for = _ledger_source(settings, streams)
     # Input first: a usage error should not wait for the catalog.
     messages = read_input(opts, streams)
     model_ids = list(dict.fromkeys([settings.model, *opts.compare]))
@@ -101,6 +106,14 @@ def run_price(
         note_problems(item, streams)
     write_estimates(estimates, opts, streams)
     return ExitStatus.OK
+
+
+def _ledger_source(settings: Settings, streams: Streams) -> CalibrationSource:
+    from orcli.commands.ledgering import ledger_calibration
+    from orcli.store.ledger import open_ledger
+
+    ledger = open_ledger(streams.env, settings.ledger, streams.err)
+    return lambda model: ledger_calibration(ledger, model)
 
 
 def note_problems(item: Estimate, streams: Streams) -> None:

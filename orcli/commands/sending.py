@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orcli import render
 from orcli.commands.turn import Turn, check_inputs
+from orcli.errors import GuardError
 from orcli.io.inputs import gather_messages, read_body_files
 from orcli.options import AnswerOptions
 from orcli.render.iostreams import Streams
@@ -16,14 +17,18 @@ from orcli.response.result import Result
 from orcli.store.config import Settings
 
 if TYPE_CHECKING:
+    from orcli.commands.ledgering import CallLog
     from orcli.http.client import Client
+    from orcli.request.guards import Guarded
 
 
 def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
-                    stream: bool, turn: Turn | None = None) -> dict[str, Any]:
-    """The body to send: the turn's messages and the flags, then every check before sending.
+                    stream: bool, turn: Turn | None = None,
+                    log: CallLog | None = None) -> Guarded:
+    """The request to send: the turn's messages and the flags, then every check before sending.
 
     Without a turn, the messages are PROMPT, stdin, -f, --messages and -s alone.
+    With a call log, the daily and monthly budgets are kept as --max-cost is.
     """
     if turn is None:
         turn = Turn(None, gather_messages(opts, streams))
@@ -32,12 +37,19 @@ def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
     body = routing.apply_routing(body, opts.routing)
     check_inputs(body, turn, settings, streams.env)
     from orcli.commands.lookup import known_efforts, model_limits
-    from orcli.request.guards import check_guards, check_reasoning_effort
+    from orcli.request.guards import check_reasoning_effort, guard_request
 
     check_reasoning_effort(body, known_efforts(str(body["model"]), settings, streams.env))
-    limits = model_limits(body, settings, streams.env, streams.err,
-                          with_prices=opts.max_cost is not None)
-    return check_guards(body, limits, opts.max_cost)
+    cap = log.cap(opts.max_cost) if log else opts.max_cost
+    limits = model_limits(body, settings, streams.env, streams.err, with_prices=cap is not None)
+    calibration = log.calibration(str(body["model"])) if log else None
+    try:
+        guarded = guard_request(body, limits, cap, calibration)
+    except GuardError as exc:
+        raise (log.budget_refusal(exc, opts.max_cost) if log else exc) from None
+    if log:
+        log.check(guarded.worst_case)
+    return guarded
 
 
 def request_headers(opts: AnswerOptions) -> dict[str, str]:

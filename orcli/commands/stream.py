@@ -11,10 +11,13 @@ next (the client calls `after_read`): a read often brings several events.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
+from orcli.commands.ledgering import CallLog
 from orcli.commands.sending import (
     open_client,
     prepare_request,
@@ -24,7 +27,7 @@ from orcli.commands.sending import (
 )
 from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
-from orcli.http.chunks import StreamError
+from orcli.http.chunks import StreamError, StreamState
 from orcli.models.pricing import dumps_json
 from orcli.options import StreamOptions
 from orcli.render.iostreams import Streams
@@ -45,30 +48,60 @@ def run_stream(opts: StreamOptions, streams: Streams) -> int:
 
 def send_turn(opts: StreamOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
     """Stream the turn; only a stream that completed is saved to -C's file."""
-    body = prepare_request(opts, streams, settings, stream=True, turn=turn)
+    log = CallLog.open(settings, streams, "stream", opts.tags, opts.no_ledger)
+    guarded = prepare_request(opts, streams, settings, stream=True, turn=turn, log=log)
     if opts.dry_run:
-        render.write_json(streams, body)
+        render.write_json(streams, guarded.body)
         return ExitStatus.OK
     spinner = render.Spinner(streams, f"waiting for {settings.model}")
     client = open_client(settings, opts, spinner)
-    result = relay_stream(client, body, opts, streams, spinner)
+    started = time.monotonic()
+    relayed = Relayed()
+    try:
+        result = relay_stream(client, guarded.body, opts, streams, spinner, relayed)
+    except (OrcliError, KeyboardInterrupt) as exc:
+        status = exc.status if isinstance(exc, OrcliError) else ExitStatus.INTERRUPTED
+        if relayed.answered(exc):  # OpenRouter bills a stream cut or stopped after it began
+            log.record(None, guarded, started, status, partial=relayed.partial())
+        raise
+    log.record(result, guarded, started, ExitStatus.OK)
     turn.save(result)  # a cut, an error or Ctrl-C raised before this: FILE stays as it was
     if want_usage(opts, streams):
         write_usage(result, settings, streams)
     return ExitStatus.OK
 
 
+class Relayed:
+    """What a stream had given when it failed: the ledger records a stream cut after it began."""
+
+    def __init__(self) -> None:
+        self.builder = ResultBuilder()
+        self.seen: StreamState | None = None  # set once the first event is in
+
+    def answered(self, exc: BaseException) -> bool:
+        return self.seen is not None or isinstance(exc, ApiError)
+
+    def partial(self) -> Result | None:
+        if self.seen is None:
+            return None
+        got = self.builder.build()
+        return replace(got, id=got.id or self.seen.id, model=got.model or self.seen.model,
+                       provider=got.provider or self.seen.provider)
+
+
 def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, streams: Streams,
-                 spinner: render.Spinner) -> Result:
+                 spinner: render.Spinner, relayed: Relayed | None = None) -> Result:
     """Print the stream's events as they come; the Result once it is complete."""
     spinner.start()
     output = (JsonlOutput if opts.jsonl else TextOutput)(streams, opts.show_reasoning, spinner.stop)
-    builder = ResultBuilder()
+    relayed = relayed or Relayed()
+    builder = relayed.builder
     try:
         # Flushed once per read of the network: each piece shows as soon as it has
         # arrived, with one write to stdout per read instead of one per event.
         with client.stream(body, headers=request_headers(opts),
                            after_read=streams.stdout.flush) as reply:
+            relayed.seen = reply.seen
             builder.cache_status = reply.cache_status
             relay(reply.events, output, builder)
     except OrcliError as exc:

@@ -48,13 +48,14 @@ class StreamError(UpstreamError):
         self.metadata: dict[str, Any] = metadata if isinstance(metadata, dict) else {}
 
 
-def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError) -> Iterator[Event]:
+def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError,
+                state: StreamState | None = None) -> Iterator[Event]:
     """Yield the events of a chat-completion stream; `on_error` builds what an `error` raises.
 
     A stream that ends without [DONE] but after a finish reason is complete:
     servers other than OpenRouter (transformers serve) never send [DONE].
     """
-    state = _StreamState()
+    state = state if state is not None else StreamState()
     try:
         for payload in iter_data(chunks):
             chunk = _parse_chunk(payload)
@@ -143,8 +144,12 @@ class _CallParts:
         return ToolCall(self.id, self.name, parse_arguments(raw), raw)
 
 
-class _StreamState:
-    """What the stream has said besides text: tool calls, usage, finish reason, ids."""
+class StreamState:
+    """What the stream has said besides text: tool calls, usage, finish reason, ids.
+
+    A caller may pass its own to `iter_events` to learn the ids of a stream that
+    was cut before its end (the ledger records those).
+    """
 
     def __init__(self) -> None:
         self.calls: list[_CallParts] = []

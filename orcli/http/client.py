@@ -41,7 +41,7 @@ from orcli.errors import (
     UpstreamError,
 )
 from orcli.http.body import iter_body, parse_answer, read_body
-from orcli.http.chunks import StreamError, iter_events
+from orcli.http.chunks import StreamError, StreamState, iter_events
 from orcli.http.failures import network_error, redirected
 from orcli.http.headers import build_headers, redact
 from orcli.http.retry import (
@@ -75,6 +75,7 @@ class StreamReply:
 
     events: Iterator[Event]
     cache_status: str | None = None
+    seen: StreamState | None = None  # ids and model seen so far, for a stream cut short
 
 
 class Client:
@@ -121,10 +122,10 @@ class Client:
         url, all_headers, data = self._post_parts(body, headers)
         # Uncompressed: a compressor may hold pieces back.
         all_headers["Accept-Encoding"] = "identity"
-        response, events = self._retrying(
+        response, events, seen = self._retrying(
             lambda: self._stream_attempt(url, all_headers, data, after_read))
         try:
-            yield StreamReply(events, response.headers.get(CACHE_STATUS_HEADER))
+            yield StreamReply(events, response.headers.get(CACHE_STATUS_HEADER), seen)
         except OrcliError as exc:
             self.scrub(exc)  # a mid-stream error surfaces in the caller's block
             raise
@@ -208,7 +209,7 @@ class Client:
     def _stream_attempt(
         self, url: str, headers: dict[str, str], data: bytes,
         after_read: Callable[[], None] | None,
-    ) -> tuple[requests.Response, Iterator[Event]]:
+    ) -> tuple[requests.Response, Iterator[Event], StreamState]:
         seconds = self.settings.timeout
         response = self._open("POST", url, headers, data)
         try:
@@ -217,22 +218,23 @@ class Client:
                 body = read_body(response, self.watchdog, seconds)
                 parse_answer(response.status_code, response.headers, body, url)
                 raise UpstreamError("asked for a stream but the server sent a single JSON answer")
-            events = self._events(response, after_read)
+            seen = StreamState()
+            events = self._events(response, after_read, seen)
             first = self._first_event(events, response.headers)
-            return response, chain((first,), events)
+            return response, chain((first,), events), seen
         except BaseException:
             response.close()
             self.watchdog.disarm()
             raise
 
-    def _events(self, response: requests.Response,
-                after_read: Callable[[], None] | None) -> Iterator[Event]:
+    def _events(self, response: requests.Response, after_read: Callable[[], None] | None,
+                seen: StreamState) -> Iterator[Event]:
         """The stream's events; each one is progress, and keeps the watchdog away."""
         chunks = iter_body(response, self.watchdog, self.settings.timeout)
         if after_read is not None:
             chunks = _each_then(chunks, after_read)
         progress = self.watchdog.progress
-        for event in iter_events(chunks):
+        for event in iter_events(chunks, state=seen):
             progress()
             yield event
 

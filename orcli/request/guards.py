@@ -12,8 +12,9 @@ does not load the vocabulary.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -35,6 +36,7 @@ from orcli.request.routing import (
 )
 
 if TYPE_CHECKING:
+    from orcli.models.calibration import Calibration
     from orcli.models.tokens import TokenCount
 
 # Tokens the template may add per message, above the bytes of its text: Tekken's is
@@ -50,9 +52,23 @@ class PromptSize:
     model: str
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
+    # Scales an estimate by what the model's recent calls were billed (never an exact count).
+    calibration: Calibration | None = None
     _counted: TokenCount | None = field(default=None, init=False, repr=False)
 
     def count(self, limit: int | None = None) -> TokenCount:
+        """The count the guards use: orcli's own, an estimate scaled by its calibration."""
+        cal = self.calibration
+        if cal is not None and limit is not None:
+            limit = math.ceil(limit / cal.ratio) + 1  # past the limit once scaled
+        raw = self.raw_count(limit)
+        if raw.exact or cal is None:
+            return raw
+        from orcli.models.calibration import apply
+
+        return replace(raw, tokens=apply(raw.tokens, cal))
+
+    def raw_count(self, limit: int | None = None) -> TokenCount:
         """The TokenCount from orcli.models.tokens (loads the vocabulary on first use).
 
         With `limit`, counting may stop once past it (the count is then not `complete`).
@@ -77,6 +93,8 @@ class PromptSize:
             if not isinstance(message, dict) or message.get("tool_calls"):
                 return None
             total += _TEMPLATE_ALLOWANCE + _text_bytes(message.get("content"))
+        if self.calibration is not None:  # a scaled estimate needs a scaled bound
+            return math.ceil(total * self.calibration.ratio)
         return total
 
 
@@ -108,26 +126,42 @@ class ModelLimits:
     prices: Sequence[ModelPrices] = ()
 
 
+@dataclass(frozen=True)
+class Guarded:
+    """A body that passed the guards, its worst-case cost when prices were known, and its size."""
+
+    body: dict[str, Any]
+    worst_case: Decimal | None
+    prompt: PromptSize
+
+
 def check_guards(body: dict[str, Any], limits: ModelLimits,
                  max_cost: Decimal | None) -> dict[str, Any]:
-    """The body to send, or exit 8 for a request over budget or over the model's context.
+    """The body to send, or exit 8 for a request over budget or over the model's context."""
+    return guard_request(body, limits, max_cost).body
+
+
+def guard_request(body: dict[str, Any], limits: ModelLimits, max_cost: Decimal | None,
+                  calibration: Calibration | None = None) -> Guarded:
+    """The guarded request, or exit 8 for one over budget or over the model's context.
 
     Without max_tokens in the body, --max-cost sets the largest max_tokens that fits
     (in a new body; the one given is not changed).
     """
     body = dict(body)
+    prompt = PromptSize(str(body.get("model")), body.get("messages") or [], body.get("tools"),
+                        calibration)
     known = {p.model: p.context_length for p in limits.prices}
     smallest = smallest_context({m: known.get(m) or c for m, c in limits.contexts.items()})
     # With fallbacks any listed model may serve: the dearest prices, the smallest limits.
     prices = worst_case_prices(limits.prices) if limits.prices else None
-    if smallest is None and prices is None:
-        return body  # neither guard can apply: nothing to count
-    prompt = PromptSize(str(body.get("model")), body.get("messages") or [], body.get("tools"))
     if smallest is not None:
         check_context(prompt, smallest[1], holder=smallest[0])
+    worst = None
     if prices is not None and max_cost is not None:
-        check_budget(body, prompt, prices, max_cost, None if smallest is None else smallest[1])
-    return body
+        worst = check_budget(body, prompt, prices, max_cost,
+                             None if smallest is None else smallest[1])
+    return Guarded(body, worst, prompt)
 
 
 def check_context(prompt: PromptSize, context: int, holder: str | None = None) -> None:
@@ -147,8 +181,8 @@ def check_context(prompt: PromptSize, context: int, holder: str | None = None) -
     if counted.tokens > context:
         over = counted.tokens - context
         raise GuardError(
-            f"input is {_tokens(counted)}, {over:,} over {holder or prompt.model}'s context of "
-            f"{context:,}; nothing was sent"
+            f"input is {_tokens(counted, prompt.calibration)}, {over:,} over "
+            f"{holder or prompt.model}'s context of {context:,}; nothing was sent"
         )
 
 
@@ -157,18 +191,24 @@ def check_reasoning_effort(body: Mapping[str, Any], supported: Sequence[str] | N
     check_effort(requested_effort(body), str(body.get("model")), supported)
 
 
-def _tokens(counted: TokenCount) -> str:
+def _tokens(counted: TokenCount, calibration: Calibration | None = None) -> str:
     """"1,234 tokens", or "about 1,234 tokens (estimate)" when the count is not exact."""
     if counted.exact:
         return f"{counted.tokens:,} tokens"
-    return f"about {counted.tokens:,} tokens (estimate)"
+    from orcli.models.calibration import count_label
+
+    return f"about {counted.tokens:,} tokens ({count_label(False, calibration)})"
 
 
 def check_budget(
     body: dict[str, Any], prompt: PromptSize, prices: ModelPrices, budget: Decimal,
     context: int | None,
-) -> None:
-    """Exit 8 when the worst case is over budget; else set max_tokens to fit when unset."""
+) -> Decimal | None:
+    """Exit 8 when the worst case is over budget; else set max_tokens to fit when unset.
+
+    Returns the worst case (an upper bound of it when the cheap bound settled it),
+    or None when the output has no limit.
+    """
     if prices.is_variable:
         raise VariablePriceError(
             f"model '{prices.model}' has variable prices, so --max-cost cannot be checked; "
@@ -176,21 +216,24 @@ def check_budget(
         )
     if "max_tokens" not in body:
         limit = budget_max_tokens(prompt, prices, budget, context)
-        if limit is not None:
-            body["max_tokens"] = limit
-        return
+        if limit is None:
+            return None
+        body["max_tokens"] = limit
+        return worst_case_cost(prices, prompt.count().tokens, limit)
     max_tokens = _given_max_tokens(body["max_tokens"])
     bound = prompt.upper_bound()
     # Worst case with the bound in place of the count: when even that fits, so does the count.
-    if bound is not None and worst_case_cost(prices, bound, max_tokens) <= budget:
-        return
+    if bound is not None and (worst := worst_case_cost(prices, bound, max_tokens)) <= budget:
+        return worst
     counted = prompt.count()
     worst = worst_case_cost(prices, counted.tokens, max_tokens)
     if worst > budget:
         raise GuardError(
-            f"worst case {format_usd(worst)} ({_tokens(counted)} in + {max_tokens:,} out) is "
-            f"over the --max-cost budget of {format_usd(budget)}; nothing was sent"
+            f"worst case {format_usd(worst)} ({_tokens(counted, prompt.calibration)} in + "
+            f"{max_tokens:,} out) is over the --max-cost budget of {format_usd(budget)}; "
+            "nothing was sent"
         )
+    return worst
 
 
 def _given_max_tokens(value: object) -> int:
@@ -213,16 +256,16 @@ def budget_max_tokens(
         input_cost = cost(prices, counted.tokens, 0).total
         raise GuardError(
             f"the --max-cost budget of {format_usd(budget)} does not cover the input "
-            f"({_tokens(counted)}, {format_usd(input_cost)}) and one output token; "
-            "nothing was sent"
+            f"({_tokens(counted, prompt.calibration)}, {format_usd(input_cost)}) and one output "
+            "token; nothing was sent"
         )
     if fit is None:
         return None  # free output: the budget sets no limit, so the body stays as given
     room = None if context is None else context - counted.tokens
     if room is not None and room < 1:
         raise GuardError(
-            f"input is {_tokens(counted)}, all of {prompt.model}'s context of {context:,}; "
-            "no room for an answer; nothing was sent"
+            f"input is {_tokens(counted, prompt.calibration)}, all of {prompt.model}'s context "
+            f"of {context:,}; no room for an answer; nothing was sent"
         )
     limit = min(n for n in (fit, room, prices.max_output) if n is not None)
     # MAX_TOKENS is the budget saying "any number": when neither the context nor the
