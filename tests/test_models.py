@@ -87,13 +87,14 @@ def test_variable_prices_and_unknown_context_use_fixed_tokens(server, run):
     assert line_for(out, "perplexity/sonar")[1:4] == ["-", "1", "1"]
 
 
-def test_missing_price_keys_count_as_zero_and_odd_names_stay_on_one_line(server, run):
+def test_missing_prices_are_unknown_and_odd_names_stay_on_one_line(server, run):
     server.json({"data": [
         {"id": "tiny/model", "name": "Tiny\tmodel\nv2", "pricing": {"prompt": "0.000001"}},
         {"id": "bare/model"},
     ]})
     out = run("models").stdout
-    assert out.splitlines() == ["bare/model\t-\t0\t0\t", "tiny/model\t-\t1\t0\tTiny model v2"]
+    assert out.splitlines() == ["bare/model\t-\tunknown\tunknown\t",
+                                "tiny/model\t-\tunknown\tunknown\tTiny model v2"]
 
 
 MALFORMED = [
@@ -113,15 +114,16 @@ def test_malformed_entries_are_listed_as_if_their_bad_fields_were_missing(server
     out = run("models", *args).stdout
     listed = [i for i in ids(out) if i.startswith("bad/")]
     expected = {
-        # No parameters or modalities to match; a non-object pricing is unknown, not free.
-        "--supports": [], "--modality": [], "--free": ["bad/params"],
-        "--max-price": ["bad/arch", "bad/params"], "--min-context": ["bad/pricing"],
+        # No parameters or modalities to match; prices missing or unreadable are unknown:
+        # never free, never under a price.
+        "--supports": [], "--modality": [], "--free": [],
+        "--max-price": [], "--min-context": ["bad/pricing"],
     }.get(args[0] if args else "", ["bad/arch", "bad/params", "bad/price", "bad/pricing"])
     assert sorted(listed) == expected
     if not args:
-        assert line_for(out, "bad/pricing") == ["bad/pricing", "4096", "variable", "variable",
+        assert line_for(out, "bad/pricing") == ["bad/pricing", "4096", "unknown", "unknown",
                                                 "Bad pricing"]
-        assert line_for(out, "bad/price")[2:4] == ["variable", "variable"]
+        assert line_for(out, "bad/price")[2:4] == ["unknown", "unknown"]
 
 
 def test_malformed_entries_show_and_draw_a_table(server, run):
@@ -129,10 +131,11 @@ def test_malformed_entries_show_and_draw_a_table(server, run):
     shown = run("models", "show", "bad/arch").stdout
     assert "input modalities:      none listed" in shown
     assert "prompt (input):      1 per 1M tokens" in shown
+    assert "completion (output): unknown" in shown
     for model_id in ("bad/pricing", "bad/params", "bad/price"):
         assert "prices (USD):" in run("models", "show", model_id).stdout
     table = run("models", "bad", tty=True, env={"COLUMNS": "100", "NO_COLOR": "1"}).stdout
-    assert "bad/pricing" in table and "variable" in table
+    assert "bad/pricing" in table and "unknown" in table
 
 
 def test_the_catalog_needs_no_key_and_is_never_sent_one(server, run):
@@ -294,8 +297,8 @@ def test_show_per_request_price_unknown_context_and_variable_prices(server, run)
 def test_show_lists_prompt_and_completion_even_when_missing(server, run):
     server.json({"data": [{"id": "bare/model"}]})
     out = run("models", "show", "bare/model").stdout
-    assert "prompt (input):      0 per 1M tokens" in out
-    assert "completion (output): 0 per 1M tokens" in out
+    assert "prompt (input):      unknown" in out
+    assert "completion (output): unknown" in out
 
 
 def test_show_json_is_the_api_object(server, run):

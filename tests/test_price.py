@@ -210,13 +210,13 @@ def test_malformed_catalog_entries_do_not_crash_price(server, run):
                            "supported_parameters": 5, "context_length": "big"}]})
     result = run("price", "--input-tokens", "10", "-m", "bad/rest", "--compare", "bad/pricing",
                  "--compare", "vendor/cheap")
-    # Missing prices mean 0; prices that are not an object are unknown, shown as variable.
+    # Prices missing or not an object are unknown: never 0, and no cost can be told.
     assert result.stdout.splitlines() == [
-        "bad/rest\t10\t0\texact\t0", "vendor/cheap\t10\t0\texact\t0.000001",
-        "bad/pricing\t10\t0\texact\tvariable"]
-    assert "bad/pricing has variable prices" in result.stderr
-    refused = run("chat", "hi", "-m", "bad/pricing", "--max-cost", "1", expect=8)
-    assert "variable prices" in refused.stderr and len(server.requests) == 1
+        "vendor/cheap\t10\t0\texact\t0.000001", "bad/rest\t10\t0\texact\tunknown",
+        "bad/pricing\t10\t0\texact\tunknown"]
+    assert "bad/pricing lists no prices" in result.stderr
+    refused = run("chat", "hi", "-m", "bad/pricing", "--max-cost", "1", expect=4)
+    assert "prices of 'bad/pricing' are unknown" in refused.stderr and len(server.requests) == 1
 
 
 def test_other_models_get_a_labelled_estimate(server, run):

@@ -24,6 +24,7 @@ from orcli.models.pricing import (
     max_output_within_budget,
     parse_price,
     per_million,
+    price_text,
     prices_from_model,
     worst_case_cost,
 )
@@ -124,16 +125,23 @@ def test_prices_from_full_catalog_object() -> None:
     assert not prices.is_variable
 
 
-def test_missing_price_keys_mean_zero() -> None:
-    prices = prices_from_model({"id": "local/llama", "pricing": {"prompt": "0.000001"}})
-    assert prices.completion == Decimal(0)
-    bare = prices_from_model({"id": "local/llama"})
-    assert (bare.prompt, bare.completion, bare.context_length, bare.max_output) == (
-        Decimal(0),
-        Decimal(0),
-        None,
-        None,
-    )
+@pytest.mark.parametrize("entry", [
+    {"id": "local/llama"}, {"id": "local/llama", "pricing": {"prompt": "0.000001"}},
+    {"id": "local/llama", "pricing": {"prompt": "x", "completion": "0"}},
+    {"id": "local/llama", "pricing": "free"},
+])
+def test_missing_or_unreadable_prices_are_unknown_never_zero(entry) -> None:
+    prices = prices_from_model(entry)
+    assert prices.unknown and prices.is_variable
+    assert (prices.prompt, prices.completion) == (None, None)
+    assert price_text(prices, prices.prompt) == "unknown"
+
+
+def test_variable_prices_are_not_unknown() -> None:
+    prices = prices_from_model({"id": "openrouter/auto",
+                                "pricing": {"prompt": "-1", "completion": "-1"}})
+    assert prices.is_variable and not prices.unknown
+    assert price_text(prices, prices.prompt) == "variable"
 
 
 def test_minus_one_is_variable() -> None:
@@ -155,7 +163,7 @@ def test_a_pricing_that_is_not_an_object_is_unknown(bad: object) -> None:
 def test_a_top_provider_that_is_not_an_object_is_missing() -> None:
     prices = prices_from_model({"id": "x/y", "context_length": None, "top_provider": "x"})
     assert (prices.context_length, prices.max_output) == (None, None)
-    assert prices_from_model({"id": "x/y", "top_provider": [1]}).prompt == 0
+    assert prices_from_model({"id": "x/y", "top_provider": [1]}).max_output is None
 
 
 def test_context_length_falls_back_to_top_provider() -> None:

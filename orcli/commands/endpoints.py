@@ -20,7 +20,7 @@ from urllib.parse import quote
 from orcli import render
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, UsageError
 from orcli.models import catalog
-from orcli.models.pricing import format_price_per_million, json_object, prices_from_model
+from orcli.models.pricing import json_object, price_text, prices_from_model
 from orcli.options import EndpointsOptions
 from orcli.render.iostreams import Streams
 from orcli.store.config import Settings, load_settings
@@ -112,8 +112,8 @@ def endpoint_row(endpoint: Endpoint) -> EndpointRow:
         quantization=_text(endpoint.get("quantization")),
         context=_number(prices.context_length),
         max_output=_number(endpoint.get("max_completion_tokens")),
-        prompt_per_m=format_price_per_million(prices.prompt),
-        completion_per_m=format_price_per_million(prices.completion),
+        prompt_per_m=price_text(prices, prices.prompt),
+        completion_per_m=price_text(prices, prices.completion),
         latency_ms=_number(_p50(endpoint, "latency_last_30m")),
         throughput=_number(_p50(endpoint, "throughput_last_30m")),
         uptime=_number(endpoint.get("uptime_last_30m")),

@@ -20,8 +20,10 @@ from orcli.models.facts import created_at, model_limits
 from orcli.models.pricing import (
     format_decimal,
     format_price_per_million,
+    is_price_given,
     json_object,
     parse_price,
+    price_text,
 )
 from orcli.options import ModelsOptions
 from orcli.render.iostreams import Streams
@@ -110,8 +112,8 @@ def list_row(model: dict[str, Any]) -> ListRow:
     return ListRow(
         id=str(model.get("id", "")),
         context=prices.context_length,
-        prompt_per_m=format_price_per_million(prices.prompt),
-        completion_per_m=format_price_per_million(prices.completion),
+        prompt_per_m=price_text(prices, prices.prompt),
+        completion_per_m=price_text(prices, prices.completion),
         name=str(model.get("name") or ""),
     )
 
@@ -187,20 +189,27 @@ def price_lines(pricing: dict[str, Any]) -> list[str]:
         price = parse_price(raw)
         if price == 0 and key not in first:
             continue
+        if key in first and not is_price_given(raw):  # absent or junk: unknown, never free
+            price = None
         lines.append("  " + _price_text(key, raw, price))
     return lines
 
 
 def _price_text(key: str, raw: object, price: Decimal | None) -> str:
     if key in _PER_TOKEN:
-        amount = "variable" if price is None else f"{format_price_per_million(price)} per 1M tokens"
+        amount = (_no_price(raw) if price is None
+                  else f"{format_price_per_million(price)} per 1M tokens")
         return f"{_PER_TOKEN[key] + ':':<21}{amount}"
     if key in _PER_UNIT:
         label, unit = _PER_UNIT[key]
-        amount = "variable" if price is None else f"{format_decimal(price)} {unit}"
+        amount = _no_price(raw) if price is None else f"{format_decimal(price)} {unit}"
         return f"{label + ':':<21}{amount}"
     # A price orcli does not know the unit of is shown exactly as the API gave it.
     return f"{key + ':':<21}{raw} (unit not known to orcli)"
+
+
+def _no_price(raw: object) -> str:
+    return "variable" if str(raw).strip() == "-1" else "unknown"
 
 
 def _tokens(count: int | None) -> str:

@@ -28,13 +28,15 @@ from orcli.io.inputs import gather_messages
 from orcli.models.calibration import Calibration, apply, count_label
 from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
 from orcli.models.pricing import (
+    UNKNOWN,
+    VARIABLE,
     Costs,
     ModelPrices,
     cost,
     dumps_json,
     format_decimal,
-    format_price_per_million,
     format_usd,
+    price_text,
 )
 from orcli.options import PriceOptions
 from orcli.render.iostreams import Streams
@@ -119,7 +121,10 @@ def _ledger_source(settings: Settings, streams: Streams) -> CalibrationSource:
 def note_problems(item: Estimate, streams: Streams) -> None:
     """Notes on stderr for what the figures cannot show: no price, or a call that would fail."""
     model, context = item.prices.model, item.prices.context_length
-    if item.costs is None:
+    if item.costs is None and item.prices.unknown:
+        streams.err(f"orcli: note: {model} lists no prices (as local servers' catalogs do), "
+                    "so no cost can be estimated")
+    elif item.costs is None:
         streams.err(f"orcli: note: {model} has variable prices (they depend on "
                     "the model it routes to), so no cost can be estimated")
     if context is not None and item.input_tokens > context:
@@ -195,7 +200,7 @@ def write_estimates(estimates: list[Estimate], opts: PriceOptions, streams: Stre
 
 def plain_line(item: Estimate) -> str:
     """MODEL, INPUT_TOKENS, OUTPUT_TOKENS, exact|estimate, TOTAL_USD, tab-separated."""
-    total = format_decimal(item.costs.total) if item.costs else "variable"
+    total = format_decimal(item.costs.total) if item.costs else _no_cost(item)
     fields = [item.prices.model, str(item.input_tokens), str(item.output_tokens), item.label,
               total]
     return "\t".join(fields)
@@ -208,7 +213,11 @@ def table_row(item: Estimate) -> tuple[str, str, str, str, str, str]:
         # "(estimate)", or "estimate (calibrated on N calls)" without nested brackets.
         f"{item.input_tokens:,} " + (item.label if item.calibration else f"({item.label})"),
         f"{item.output_tokens:,}",
-        format_price_per_million(item.prices.prompt),
-        format_price_per_million(item.prices.completion),
-        format_usd(item.costs.total) if item.costs else "variable",
+        price_text(item.prices, item.prices.prompt),
+        price_text(item.prices, item.prices.completion),
+        format_usd(item.costs.total) if item.costs else _no_cost(item),
     )
+
+
+def _no_cost(item: Estimate) -> str:
+    return UNKNOWN if item.prices.unknown else VARIABLE

@@ -85,6 +85,9 @@ def facts_record(model: Model) -> list[Any]:
     """One entry's facts as the index stores them (prices as exact decimal strings)."""
     facts = facts_from_model(model)
     prices = facts.prices
+    if prices.unknown:  # told apart from variable prices, which are None too
+        return ["unknown", "unknown", prices.context_length, prices.max_output,
+                _listed(facts.input_modalities), _listed(facts.supported_efforts)]
     return [_text(prices.prompt), _text(prices.completion), prices.context_length,
             prices.max_output, _listed(facts.input_modalities), _listed(facts.supported_efforts)]
 
@@ -92,7 +95,11 @@ def facts_record(model: Model) -> list[Any]:
 def facts_from_record(model_id: str, record: list[Any]) -> ModelFacts:
     """The facts from an index record, as `facts_from_model` gave them."""
     prompt, completion, context, max_output, modalities, efforts = record
-    prices = ModelPrices(model_id, _decimal(prompt), _decimal(completion), context, max_output)
+    if prompt == "unknown":
+        prices = ModelPrices(model_id, None, None, context, max_output, unknown=True)
+    else:
+        prices = ModelPrices(model_id, _decimal(prompt), _decimal(completion), context,
+                             max_output)
     return ModelFacts(prices, _tuple(modalities), _tuple(efforts))
 
 

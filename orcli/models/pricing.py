@@ -30,6 +30,7 @@ from orcli.errors import GuardError
 
 MILLION = Decimal(1_000_000)
 VARIABLE = "variable"
+UNKNOWN = "unknown"
 
 # Token counts (up to ~10 digits) times prices (~10 significant digits) fit in
 # 28 digits, but a wide context keeps the sums exact whatever the caller's
@@ -54,13 +55,18 @@ class VariablePriceError(GuardError):
 
 @dataclass(frozen=True)
 class ModelPrices:
-    """Per-token USD prices and limits of one model; None = variable/unknown."""
+    """Per-token USD prices and limits of one model; None = variable, or unknown if `unknown`.
+
+    Variable prices ("-1", the auto router) depend on the model picked; unknown ones
+    were not given at all (a local server's catalog has no `pricing`). Neither is 0.
+    """
 
     model: str
     prompt: Decimal | None
     completion: Decimal | None
     context_length: int | None
     max_output: int | None
+    unknown: bool = False
 
     @property
     def is_variable(self) -> bool:
@@ -146,30 +152,44 @@ def json_object(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def prices_from_model(obj: Mapping[str, Any]) -> ModelPrices:
     """Prices and limits from one object of the `GET /models` catalog.
 
-    An absent `pricing` means every price is 0 (as absent keys inside it do); one
-    that is there but not an object means the prices are unknown, never free.
+    No `pricing`, one that is not an object, or a `prompt` or `completion` price
+    that is missing or unreadable means the prices are unknown, never free.
     """
-    raw_pricing = obj.get("pricing")
-    malformed = raw_pricing is not None and not isinstance(raw_pricing, Mapping)
     pricing = json_object(obj, "pricing")
     top = json_object(obj, "top_provider")
     context = _as_int(obj.get("context_length"))
     if context is None:
         context = _as_int(top.get("context_length"))
+    prompt, completion = pricing.get("prompt"), pricing.get("completion")
+    unknown = not (is_price_given(prompt) and is_price_given(completion))
     return ModelPrices(
         model=str(obj.get("id", "")),
-        prompt=None if malformed else parse_price(pricing.get("prompt")),
-        completion=None if malformed else parse_price(pricing.get("completion")),
+        prompt=None if unknown else parse_price(prompt),
+        completion=None if unknown else parse_price(completion),
         context_length=context,
         max_output=_as_int(top.get("max_completion_tokens")),
+        unknown=unknown,
     )
+
+
+def is_price_given(value: object) -> bool:
+    """Whether a price field says something: a number, or "-1" for variable; not junk or absent."""
+    if value is None or value == "" or isinstance(value, bool):
+        return False
+    return parse_price(value) is not None or str(value).strip() == "-1"
+
+
+def price_text(prices: ModelPrices, price: Decimal | None) -> str:
+    """A price per 1M tokens for a table: the number, "variable", or "unknown"."""
+    return UNKNOWN if prices.unknown else format_price_per_million(price)
 
 
 def _known(prices: ModelPrices) -> tuple[Decimal, Decimal]:
     """Both prices, or VariablePriceError when either is variable."""
     if prices.prompt is None or prices.completion is None:
+        kind = "unknown" if prices.unknown else "variable"
         raise VariablePriceError(
-            f"model '{prices.model}' has variable prices; its cost cannot be estimated"
+            f"model '{prices.model}' has {kind} prices; its cost cannot be estimated"
         )
     return prices.prompt, prices.completion
 

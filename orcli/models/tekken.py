@@ -38,7 +38,10 @@ _SLICE = 1 << 18
 # after a letter, which no whitespace piece ends before. Lone surrogates are never on
 # either side of a cut, so replacing them slice by slice, as tiktoken does, matches
 # replacing them in the whole text.
-_CUT = r"\p{N}|\p{L}(?=[\s\p{P}\p{S}])"
+# Only ASCII characters on either side: the `regex` module's Unicode tables may be newer
+# than the tokenizer's (a code point unassigned for one is a letter for the other), and
+# a cut next to such a character could change how the pieces fall.
+_CUT = r"[0-9]|[A-Za-z](?=[\t\n\r !-/:-@\[-`{-~])"
 _CUT_LAST = r"(?r)" + _CUT
 
 # tiktoken's regex engine gives up on a single whitespace piece of about a million

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from orcli.errors import GuardError, UsageError
+from orcli.errors import GuardError, UnknownModelError, UsageError
 from orcli.models.pricing import (
     MAX_TOKENS,
     ModelPrices,
@@ -209,6 +209,10 @@ def check_budget(
     Returns the worst case (an upper bound of it when the cheap bound settled it),
     or None when the output has no limit.
     """
+    if prices.unknown:
+        raise UnknownModelError(
+            f"the prices of '{prices.model}' are unknown (its catalog entry lists none), so "
+            "--max-cost cannot be kept; nothing was sent")
     if prices.is_variable:
         raise VariablePriceError(
             f"model '{prices.model}' has variable prices, so --max-cost cannot be checked; "
