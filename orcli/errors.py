@@ -106,6 +106,8 @@ def describe_api_error(
     if not isinstance(error, dict):
         error = {"message": str(error)}
     code = error.get("code")
+    if isinstance(error.get("error"), str) and not error.get("message"):
+        error = {**error, "message": error["error"]}
     message = squeeze(str(error.get("message") or "no message"), 300)
     if inside is not None:
         where = f"error inside {inside}" + (f" (code {code})" if code not in (None, "") else "")
@@ -182,17 +184,36 @@ def error_from_body(http_status: int, body: bytes, url: str = "") -> OrcliError:
     status = exit_status_for_http(http_status)
     if isinstance(payload, dict) and payload.get("error"):
         error = payload["error"]
+        if isinstance(error, str) and isinstance(payload.get("message"), str):
+            # {"error": "TypeError", "message": "..."}: the message is the server's words.
+            error = {"message": f"{error}: {payload['message']}"}
         code = error.get("code") if isinstance(error, dict) else None
         return ApiError(describe_api_error(error, http_status), status, http_status, code)
     if isinstance(payload, dict) and isinstance(payload.get("detail"), str | list):
         # FastAPI-style servers (vLLM, transformers serve): {"detail": "..."}.
         detail = payload["detail"]
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
-        return ApiError(f"HTTP {http_status}: {squeeze(text, 300)}", status, http_status)
+        return ApiError(f"HTTP {http_status}{_wrong_url(http_status, url)}: {squeeze(text, 300)}"
+                        + _url_hint(http_status, url), status, http_status)
     kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
     if not body.strip():
         kind = "an empty body"
-    if http_status >= 500 or not url:  # a gateway's page: the base URL is likely right
+    if (http_status >= 500 and http_status not in _NO_SUCH_ENDPOINT) or not url:
+        # A gateway's page for a server error: the base URL is likely right.
         return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)
     return ApiError(f"HTTP {http_status} from {squeeze(url, 200)}: the server sent {kind}; "
                     "check --base-url / OPENROUTER_BASE_URL", status, http_status)
+
+
+# Statuses that say the path is not the API's: the base URL is the likely mistake.
+_NO_SUCH_ENDPOINT = (404, 405, 501)
+
+
+def _wrong_url(http_status: int, url: str) -> str:
+    return f" from {squeeze(url, 200)}" if url and http_status in _NO_SUCH_ENDPOINT else ""
+
+
+def _url_hint(http_status: int, url: str) -> str:
+    if url and http_status in _NO_SUCH_ENDPOINT:
+        return "; check --base-url / OPENROUTER_BASE_URL"
+    return ""

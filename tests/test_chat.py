@@ -354,3 +354,43 @@ def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
 def test_unknown_flag_is_a_usage_error(run):
     result = run("chat", "--nope", expect=2)
     assert "No such option" in result.stderr
+
+
+def test_empty_piped_stdin_says_it_was_empty(run):
+    result = run("chat", stdin=b"", key=False, expect=2)
+    assert "stdin was piped but empty" in result.stderr
+
+
+def test_f_dash_reads_stdin_at_its_place(server, run, tmp_path: Path):
+    (tmp_path / "a.txt").write_text("file text")
+    server.json(completion("ok"))
+    run("chat", "words", "-f", str(tmp_path / "a.txt"), "-f", "-", stdin="piped")
+    assert server.requests[0].json()["messages"][0]["content"] == "words\n\nfile text\n\npiped"
+
+
+def test_a_silent_pipe_gets_one_note_on_a_terminal_stderr(monkeypatch):
+    import os
+    import threading
+
+    import orcli.io.inputs as inputs
+    from orcli.__main__ import main
+    from orcli.render.iostreams import Streams
+
+    monkeypatch.setattr(inputs, "STDIN_NOTE_SECONDS", 0.05)
+    read_end, write_end = os.pipe()
+    streams = Streams.for_test(env={"HOME": "/nonexistent"})
+    streams.stdin, streams.stdin_isatty, streams.stderr_isatty = os.fdopen(read_end, "rb"), \
+        False, True
+
+    def feed_after_the_note() -> None:
+        for _ in range(1000):  # at most 10 s: a missing note fails the test, never hangs it
+            if b"waiting for stdin" in streams.stderr.getvalue():
+                break
+            threading.Event().wait(0.01)
+        os.write(write_end, b"late text")
+        os.close(write_end)
+
+    threading.Thread(target=feed_after_the_note, daemon=True).start()
+    assert main(["chat", "--dry-run", "--no-usage", "hi"], streams) == 0
+    assert b"late text" in streams.stdout.getvalue()
+    assert streams.stderr.getvalue().count(b"waiting for stdin") == 1

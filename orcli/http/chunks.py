@@ -185,6 +185,8 @@ class StreamState:
         if isinstance(chunk.get("usage"), dict):
             self.usage = parse_usage(chunk["usage"])
         error = chunk.get("error")
+        if not error and "choices" not in chunk and isinstance(chunk.get("detail"), str):
+            error = {"message": chunk["detail"]}  # a FastAPI server's error, sent as an event
         if error:  # `"error": false` or null is no error, as in a whole answer
             raise on_error(error if isinstance(error, dict) else {"message": str(error)})
 

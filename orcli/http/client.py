@@ -52,6 +52,7 @@ from orcli.http.retry import (
     timed_out,
 )
 from orcli.http.secrets import Redactor
+from orcli.http.sse import StreamCut
 from orcli.http.transport import Watchdog, WatchedAdapter
 from orcli.response.events import Event
 from orcli.store.config import Settings
@@ -245,9 +246,11 @@ class Client:
         except StreamError as exc:
             raise retryable_if_transient(exc, 200, exc.error, headers) from None
         except UpstreamError as exc:
-            # Nothing has been printed yet: a connection lost before the first
-            # event is retried like one lost before the headers; a timeout is not.
-            if self.watchdog.expired or not getattr(exc, "connection_lost", False):
+            # Nothing has been printed yet: a connection lost (or a stream ended)
+            # before the first event is retried like one lost before the headers;
+            # a timeout is not.
+            lost = getattr(exc, "connection_lost", False) or isinstance(exc, StreamCut)
+            if self.watchdog.expired or not lost:
                 raise
             raise Retryable(exc) from None
 

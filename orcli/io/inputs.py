@@ -7,13 +7,15 @@ bytes read here. chat, stream and price share it through `InputOptions`.
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from orcli.errors import UsageError
 from orcli.options import BodyOptions, InputOptions
 from orcli.render.iostreams import Streams
-from orcli.request.messages import Source, build_messages, decode_input
+from orcli.request.messages import STDIN, Source, build_messages, decode_input
 from orcli.request.payload import BodyFiles
 
 # No model reads this much (the largest contexts are a few million tokens, tens of
@@ -26,13 +28,38 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 _READ_PIECE = 1 << 20
 
 
-def read_capped(stream: BinaryIO, label: str) -> bytes:
-    """All of a stream, or exit 2 once it passes MAX_INPUT_BYTES (never cut silently)."""
+# How long a piped stdin may give nothing (no data, no end) before a note says that
+# orcli is waiting for it; only on a terminal stderr, only once.
+STDIN_NOTE_SECONDS = 5.0
+
+
+def read_capped(stream: BinaryIO, label: str,
+                while_waiting: Callable[[], None] | None = None) -> bytes:
+    """All of a stream, or exit 2 once it passes MAX_INPUT_BYTES (never cut silently).
+
+    `while_waiting` runs once if the first read has brought nothing for
+    STDIN_NOTE_SECONDS (`sleep 100 | orcli chat hi` waits for the pipe's end).
+    """
+    timer = None
+    if while_waiting is not None:
+        timer = threading.Timer(STDIN_NOTE_SECONDS, while_waiting)
+        timer.daemon = True
+        timer.start()
+    try:
+        return _read_all(stream, label, timer)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _read_all(stream: BinaryIO, label: str, timer: threading.Timer | None) -> bytes:
     # BytesIO grows one buffer in place and getvalue() hands it over without a copy,
     # where joining a list of pieces would hold the input twice at the end.
     buffer = io.BytesIO()
     size = 0
     while piece := stream.read(_READ_PIECE):
+        if timer is not None:
+            timer.cancel()
         size += len(piece)
         if size > MAX_INPUT_BYTES:
             raise UsageError(f"{label} is larger than {MAX_INPUT_BYTES >> 20} MiB, more than "
@@ -50,13 +77,29 @@ def gather_messages(opts: InputOptions, streams: Streams) -> list[dict]:
 
 
 def read_pieces(opts: InputOptions, streams: Streams) -> list[Source]:
-    """Stdin (when piped and wanted) then each -f file, as raw bytes."""
+    """Stdin (when piped and wanted) then each -f file, as raw bytes; `-f -` is stdin there."""
     pieces = []
-    if stdin_wanted(opts, streams):
-        pieces.append(Source("stdin", read_capped(streams.stdin, "stdin")))
+    explicit = "-" in opts.files
+    if opts.files.count("-") > 1:
+        raise UsageError("-f - is given more than once; stdin can be read only once")
+    if stdin_wanted(opts, streams) and not explicit:
+        pieces.append(read_stdin(streams))
     for path in opts.files:
-        pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
+        if path == "-":
+            pieces.append(read_stdin(streams))
+        else:
+            pieces.append(Source(f"file {path}", read_text_file(path, "-f")))
     return pieces
+
+
+def read_stdin(streams: Streams) -> Source:
+    """The whole of stdin, with a note on a terminal stderr if the pipe keeps silent."""
+    def note() -> None:
+        streams.err(f"orcli: waiting for stdin (nothing has come for {STDIN_NOTE_SECONDS:g} s); "
+                    "--no-stdin skips it")
+
+    waiting = note if streams.stderr_isatty else None
+    return Source(STDIN, read_capped(streams.stdin, "stdin", waiting))
 
 
 def stdin_wanted(opts: InputOptions, streams: Streams) -> bool:

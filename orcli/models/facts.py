@@ -4,7 +4,8 @@ Pure: built from one `GET /models` entry (or a built-in entry), and turned into 
 short record the catalog index keeps. Fields a server leaves out, or fills with
 nonsense, read as unknown: a context of 0 or below, a `created` time of 0 or past
 the year 9999. llama.cpp's server gives no `context_length` but its context size
-as `meta.n_ctx`, which counts as the context length.
+as `meta.n_ctx` (vLLM as `max_model_len`, LiteLLM as `max_input_tokens`), which
+counts as the context length.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def model_limits(model: Model) -> ModelPrices:
     prices = prices_from_model(model)
     context = _positive(prices.context_length)
     if context is None:
-        context = _positive(json_object(model, "meta").get("n_ctx"))
+        # llama.cpp's meta.n_ctx, vLLM's max_model_len, LiteLLM's max_input_tokens.
+        context = (_positive(json_object(model, "meta").get("n_ctx"))
+                   or _positive(model.get("max_model_len"))
+                   or _positive(model.get("max_input_tokens")))
     if context == prices.context_length:
         return prices
     return replace(prices, context_length=context)

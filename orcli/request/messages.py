@@ -15,6 +15,9 @@ from orcli.request.payload import parse_json_flag
 ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 
 
+STDIN = "stdin"  # the label of what was read from stdin
+
+
 @dataclass(frozen=True)
 class Source:
     """One piece of input: where it came from (for error messages) and its bytes."""
@@ -55,6 +58,9 @@ def build_messages(
     else:
         text = build_user_text(words, pieces)
         if text is None:
+            if any(piece.label == STDIN and not piece.data for piece in pieces):
+                raise UsageError("no prompt: stdin was piped but empty; give PROMPT words, "
+                                 "pipe some text, or use -f FILE / --messages")
             raise UsageError(
                 "no prompt: give PROMPT words, pipe text on stdin, or use -f FILE / --messages"
             )
