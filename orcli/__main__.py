@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from orcli.errors import ExitStatus, OrcliError
 from orcli.render.iostreams import Streams
 
-_COMPLETE_VAR = "_ORCLI_COMPLETE"
 # Why a write to stdout (or stderr) can fail other than by a closed pipe.
 _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF,
                            errno.EAGAIN})
@@ -64,13 +63,14 @@ def _run(args: list[str], streams: Streams) -> int:
     from typer._click import exceptions as click_exc
 
     from orcli.cli import build_command
+    from orcli.cli.shells import COMPLETE_VAR
 
-    if _COMPLETE_VAR in streams.env:
+    if COMPLETE_VAR in streams.env:
         # Shell completion: Typer answers and exits on its own.
         from orcli.cli.completion import enable
 
         enable()
-        build_command(None).main(args=args, prog_name="orcli", complete_var=_COMPLETE_VAR)
+        build_command(None).main(args=args, prog_name="orcli", complete_var=COMPLETE_VAR)
     command = build_command(args[0] if args else None)
     try:
         # make_context + invoke rather than command.main: Typer's main turns

@@ -86,7 +86,7 @@ def test_generator_check_mode_passes_on_the_committed_files() -> None:
 
 
 def test_scripts_call_back_the_variable_orcli_answers_to() -> None:
-    from orcli.__main__ import _COMPLETE_VAR
+    from orcli.cli.shells import COMPLETE_VAR as _COMPLETE_VAR
 
     for name in ("orcli.bash", "orcli.zsh", "orcli.fish"):
         assert f"{_COMPLETE_VAR}=complete_" in (COMPLETIONS / name).read_text(encoding="utf-8")
@@ -98,7 +98,7 @@ def test_scripts_call_back_the_variable_orcli_answers_to() -> None:
 def test_bash_completes_subcommands(shell_env: dict[str, str]) -> None:
     assert bash_complete(["orcli", "ch"], shell_env) == ["chat"]
     assert bash_complete(["orcli", ""], shell_env) == ["chat", "stream", "models", "price",
-                                                      "spend", "key", "generation"]
+                                                      "spend", "key", "generation", "completion"]
 
 
 def test_bash_completes_model_ids_from_the_cache(shell_env: dict[str, str]) -> None:
@@ -186,3 +186,19 @@ def test_zsh_script_registers_and_answers(shell_env: dict[str, str], tmp_path: P
     assert lines[0] == "_orcli_completion"
     assert '"mistralai/devstral-2512" "mistralai/devstral-2512\\\\:free"' in result.stdout
     assert '"chat":"Send a prompt; print the whole answer."' in result.stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_orcli_completion_prints_the_committed_script(shell: str, isolated_env) -> None:
+    from tests.conftest import run_process
+
+    printed = run_process(["completion", shell], isolated_env)
+    assert printed.returncode == 0
+    assert printed.stdout.decode() == (COMPLETIONS / f"orcli.{shell}").read_text("utf-8")
+
+
+def test_orcli_completion_of_an_unknown_shell_is_a_usage_error(isolated_env) -> None:
+    from tests.conftest import run_process
+
+    done = run_process(["completion", "tcsh"], isolated_env)
+    assert done.returncode == 2 and b"bash, zsh or fish" in done.stderr

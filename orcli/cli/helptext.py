@@ -29,12 +29,14 @@ Examples:
 \b
 Exit codes: 0 ok, 1 bug, 2 usage, 3 key or config, 4 refused by the API,
 5 payment (402), 6 rate limited (429), 7 upstream or network failure,
-8 refused locally (--max-cost, context length), 130 interrupted.
+8 refused locally (--max-cost, a budget, context length), 9 batch rows failed,
+130 interrupted.
 
 \b
 Environment: OPENROUTER_API_KEY, OPENROUTER_BASE_URL, ORCLI_MODEL,
-ORCLI_TIMEOUT, ORCLI_RETRIES, ORCLI_CONFIG, NO_COLOR, FORCE_COLOR.
-Shell completion: completions/orcli.{bash,zsh,fish} (see the README).
+ORCLI_TIMEOUT, ORCLI_RETRIES, ORCLI_CONFIG, ORCLI_LEDGER, ORCLI_TAGS,
+ORCLI_BUDGET_DAILY, ORCLI_BUDGET_MONTHLY, NO_COLOR, FORCE_COLOR.
+Shell completion: eval "$(orcli completion bash)" (or zsh, fish; see the README).
 """
 
 CHAT_EPILOG = """\b
