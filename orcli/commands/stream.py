@@ -243,28 +243,34 @@ class JsonlOutput(_Output):
         self.streams.out(dumps_json({
             "type": "usage", "prompt_tokens": event.prompt_tokens,
             "completion_tokens": event.completion_tokens, "cost": event.cost,
-        }) + "\n", flush=True)
+        }) + "\n")  # flushed once per read of the network, with the events around it
 
     def done(self, event: Done) -> None:
         self.end_reasoning()
         self._write({"type": "done", "finish_reason": event.finish_reason,
                      "id": event.id, "model": event.model})
+        self.streams.stdout.flush()  # the last events come after the last read's flush
 
     def fail(self, exc: OrcliError) -> None:
         try:
             self.before_output()
             self.end_reasoning()
             self._write({"type": "error", "code": error_code(exc), "message": exc.message})
+            self.streams.stdout.flush()
         except (OSError, ValueError):
             pass  # the reader is gone; stderr still gets the error line
 
     def interrupted(self) -> None:
-        # Ctrl-C is the user's doing, not an error of the stream: no event.
-        pass
+        # Ctrl-C is the user's doing, not an error of the stream: no event, but what
+        # came before it is written out.
+        try:
+            self.streams.stdout.flush()
+        except (OSError, ValueError):
+            pass
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.before_output()
-        self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n", flush=True)
+        self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n")  # flushed per read
 
 
 def tool_call_dict(event: ToolCall) -> dict[str, Any]:
