@@ -313,6 +313,7 @@ def test_ledger_hook_gets_every_finished_row_with_batch_and_row_ids(server, isol
     assert [(o.row_id, o.result is not None, o.error is not None) for o in seen] == [
         ("r1", True, False), ("2", False, True)]
     assert len({o.batch_id for o in seen}) == 1 and seen[0].result.text == "x"
+    assert seen[1].model_asked == "mistralai/devstral-2512"
 
 
 def test_client_reports_each_transient_failure_so_batch_can_slow_down(server, isolated_env):

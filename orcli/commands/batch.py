@@ -51,6 +51,7 @@ class RowOutcome:
     batch_id: str
     row_id: str
     line: int
+    model_asked: str
     result: Result | None
     error: OrcliError | None
     worst_case: Decimal | None
@@ -220,7 +221,8 @@ class Run:
         if self.on_row is not None:
             result = outcome if isinstance(outcome, Result) else None
             error = None if result is not None else outcome
-            self.on_row(RowOutcome(self.batch_id, row.id, row.line, result, error,
+            model = str(row.body_dict().get("model"))
+            self.on_row(RowOutcome(self.batch_id, row.id, row.line, model, result, error,
                                    worst if self.opts.max_cost is not None else None, seconds))
 
     def count_success(self, row: Row, result: Result, worst: Decimal) -> bytes:
