@@ -339,3 +339,19 @@ def test_piped_run_never_loads_rich(server, isolated_env, tmp_path: Path):
                           "PYTHONDONTWRITEBYTECODE": "1"}
     report = probe(["batch"], env, tmp_path, stdin=b'"a"\n')
     assert report["code"] == 0 and "rich" not in report["loaded"]
+
+
+def test_worker_reports_of_429_or_retry_after_pause_and_halve_the_run(isolated_env):
+    from orcli.commands.batch import Run
+    from orcli.commands.batch_plan import make_plan
+    from orcli.errors import ExitStatus
+
+    streams = Streams.for_test(stdin=b"".join(b'"p%d"\n' % i for i in range(8)), env=isolated_env)
+    opts = BatchOptions(concurrency=8)
+    batch = Run(make_plan(opts, streams), opts, streams, None)
+    batch.handle(("slow", ExitStatus.UPSTREAM, None, 0))  # a 502 with no advice: no change
+    assert batch.limit.limit == 8 and batch.limit.pause_left() == 0
+    batch.handle(("slow", ExitStatus.RATE_LIMITED, None, 0))  # a 429 without Retry-After
+    assert batch.limit.limit == 4 and 0 < batch.limit.pause_left() <= 1
+    batch.handle(("slow", ExitStatus.UPSTREAM, 3600.0, 1))  # a 503 asking for an hour
+    assert batch.limit.limit == 2 and 1 < batch.limit.pause_left() <= 60
