@@ -355,3 +355,15 @@ def test_worker_reports_of_429_or_retry_after_pause_and_halve_the_run(isolated_e
     assert batch.limit.limit == 4 and 0 < batch.limit.pause_left() <= 1
     batch.handle(("slow", ExitStatus.UPSTREAM, 3600.0, 1))  # a 503 asking for an hour
     assert batch.limit.limit == 2 and 1 < batch.limit.pause_left() <= 60
+
+
+def test_every_answered_row_is_in_the_ledger_with_batch_and_row_ids(server, run):
+    server.json(completion("x"))
+    server.json(ERR_400_MODEL, status=400)
+    run("batch", "-j", "1", "--tag", "job=labels", stdin='{"id": "r1", "prompt": "a"}\n"b"\n',
+        expect=9)
+    records = lines(run("spend", "--export").stdout_bytes)
+    assert [(r["command"], r["row_id"], r["exit_code"], r["tags"]) for r in records] == [
+        ("batch", "r1", 0, {"job": "labels"}), ("batch", "2", 4, {"job": "labels"})]
+    assert records[0]["batch_id"] == records[1]["batch_id"] and records[0]["batch_id"]
+    assert records[0]["cost"] == Decimal("0.0000152")

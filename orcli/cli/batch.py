@@ -10,9 +10,11 @@ from orcli.cli.answer import BODY_FLAGS, body_options, option_flag
 from orcli.cli.flags import (
     COMMON,
     CONNECTION,
+    LEDGER_FLAGS,
     Param,
     SystemOpt,
     common_options,
+    ledger_options,
     parse_usd,
     typer_function,
 )
@@ -60,7 +62,7 @@ PARAMS = [Param("input_path", InputArg), Param("output", OutputOpt),
           Param("ordered", OrderedOpt, False), Param("concurrency", ConcurrencyOpt, 8),
           Param("shard", ShardOpt), Param("system", SystemOpt), *CONNECTION, *BODY_FLAGS,
           option_flag(("--option",)), *ROUTING_FLAGS, Param("max_cost", MaxCostOpt),
-          Param("dry_run", DryRunOpt, False), *COMMON]
+          Param("dry_run", DryRunOpt, False), *LEDGER_FLAGS, *COMMON]
 
 
 def run(ctx: typer.Context, values: dict[str, Any]) -> int:
@@ -69,7 +71,8 @@ def run(ctx: typer.Context, values: dict[str, Any]) -> int:
 
     shard = values["shard"]
     opts = BatchOptions(
-        **common_options(values), input_path=values["input_path"], output=values["output"],
+        **common_options(values), **ledger_options(values), input_path=values["input_path"],
+        output=values["output"],
         ordered=values["ordered"], concurrency=values["concurrency"],
         max_cost=parse_usd(values["max_cost"], "--max-cost"),
         shard=parse_shard(shard) if shard is not None else None, dry_run=values["dry_run"],

@@ -28,7 +28,7 @@ from orcli.commands.batch_plan import (
     result_cost,
 )
 from orcli.commands.batch_state import AdaptiveLimit, Output, Tally
-from orcli.errors import ConfigError, ExitStatus, OrcliError, UpstreamError
+from orcli.errors import ApiError, ConfigError, ExitStatus, OrcliError, UpstreamError
 from orcli.io.jsonl import LineWriter, failure_line, success_line
 from orcli.models.pricing import format_usd
 from orcli.render.iostreams import Streams
@@ -96,7 +96,10 @@ class Run:
         self.limit = AdaptiveLimit(min(opts.concurrency, max(1, len(plan.rows))))
         self.tally = Tally(skipped=plan.skipped)
         self.events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self.work: queue.SimpleQueue[tuple[int, Row, int] | None] = queue.SimpleQueue()
+        self.work: queue.SimpleQueue[tuple[int, Row, int, Decimal] | None] = queue.SimpleQueue()
+        from orcli.commands.ledgering import CallLog
+
+        self.log = CallLog.open(plan.settings, streams, "batch", opts.tags, opts.no_ledger)
         self.stopping = False
         self.exact_worst: dict[int, Decimal] = {}  # the waiting row's exact worst case
         self.progress = batch_progress(streams, len(plan.rows))
@@ -167,7 +170,7 @@ class Run:
                 worst = fits
             self.pending.popleft()
             self.in_flight[pos] = worst
-            self.work.put((pos, row, self.limit.started()))
+            self.work.put((pos, row, self.limit.started(), worst))
 
     def worst_case_within(self, pos: int, row: Row, room: Decimal) -> Decimal | None:
         """The row's worst case when it fits in `room`, else None.
@@ -196,11 +199,26 @@ class Run:
                         on_retryable=slowed)
         headers = routing.request_headers(self.opts.routing)  # --cache, --cache-ttl
         while (item := self.work.get()) is not None:
-            pos, row, epoch[0] = item
+            pos, row, epoch[0], worst = item
             started = time.monotonic()
             outcome = send_row(client, row, headers)
+            self.record(row, outcome, worst, started)  # here: the ledger is thread-safe
             self.events.put(("done", pos, row, outcome, time.monotonic() - started))
         client.session.close()
+
+    def record(self, row: Row, outcome: Result | OrcliError, worst: Decimal,
+               started: float) -> None:
+        """The row's ledger record, when the API answered it (a success or an error reply)."""
+        if self.log.ledger is None or not isinstance(outcome, (Result, ApiError)):
+            return
+        from orcli.request.guards import Guarded, PromptSize
+
+        body = row.body_dict()
+        prompt = PromptSize(str(body["model"]), body.get("messages") or [], body.get("tools"))
+        guarded = Guarded(body, worst if self.opts.max_cost is not None else None, prompt)
+        result = outcome if isinstance(outcome, Result) else None
+        code = ExitStatus.OK if result is not None else outcome.status
+        self.log.record(result, guarded, started, code, row_id=row.id, batch_id=self.batch_id)
 
     def handle(self, event: tuple[Any, ...]) -> None:
         if event[0] == "slow":

@@ -7,7 +7,7 @@ set aside, and the prices a budget needs are learned once per model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +39,8 @@ class BatchOptions(CommandOptions):
     system: str | None = None
     body: BodyOptions = field(default_factory=BodyOptions)
     routing: RoutingOptions = field(default_factory=RoutingOptions)
+    tags: Sequence[str] = ()  # --tag KEY=VALUE, for the ledger
+    no_ledger: bool = False
 
 
 @dataclass
