@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orcli.errors import UsageError
+from orcli.errors import UnknownModelError, UsageError
 from orcli.io.inputs import read_body_files
 from orcli.io.jsonl import done_ids, iter_lines, open_input, prepare_resume
 from orcli.models.pricing import ModelPrices, VariablePriceError, worst_case_cost
@@ -122,10 +122,14 @@ def learn_prices(rows: list[Row], settings: Settings, streams: Streams) -> dict[
     found = models_facts(list(names), base_url=settings.base_url,
                          cache_dir=cache_dir_from_env(streams.env),
                          fetch=fetcher(settings, streams.err), warn=streams.err)
-    for facts in found:
+    for facts in found:  # as chat's --max-cost refuses: unknown exits 4, variable 8
+        if facts.prices.unknown:
+            raise UnknownModelError(f"the prices of '{facts.prices.model}' are unknown (its "
+                                    "catalog entry lists none), so --max-cost cannot be kept; "
+                                    "nothing was sent")
         if facts.prices.is_variable:
-            raise VariablePriceError(f"model '{facts.prices.model}' has variable or unknown "
-                                     "prices, so --max-cost cannot be checked; nothing was sent")
+            raise VariablePriceError(f"model '{facts.prices.model}' has variable prices, so "
+                                     "--max-cost cannot be checked; nothing was sent")
     return {name: facts.prices for name, facts in zip(names, found, strict=True)}
 
 
