@@ -10,6 +10,9 @@ reused. Each benchmark case gets its own path prefix (its own base URL):
     POST /stream-unpaced/api/v1/...        the same, sent as fast as the server can
     POST /stream-small-unpaced/api/v1/...  SMALL_STREAM_CHUNKS chunks, as fast as it can
     GET  /catalog/api/v1/models            a 400-model catalog
+    POST /batch/api/v1/chat/completions    the short answer after --batch-delay (50 ms),
+                                           as a model takes a while to answer
+    POST /batch-fast/api/v1/...            the short answer at once (batch memory runs)
 
 Run: `python benchmarks/fake_server_main.py [--stream-seconds S]`. It prints one
 line, `http://127.0.0.1:PORT`, then serves until its stdin is closed (so it never
@@ -40,6 +43,7 @@ STREAM_CHUNKS = 20_000
 SMALL_STREAM_CHUNKS = 5_000
 # The issue's reference machine read the stream with curl in about 0.6 s.
 STREAM_SECONDS = 0.5
+BATCH_DELAY = 0.05  # seconds before each batch answer
 PACE_EVERY = 10  # chunks between two pauses
 CATALOG_SIZE = 400
 CHAT_ANSWER = "Hello! How can I help you today?"
@@ -215,13 +219,19 @@ def catalog(n: int = CATALOG_SIZE) -> list[dict[str, Any]]:
     return [auto, devstral] + [catalog_model(i, rng) for i in range(2, n)]
 
 
-def build_server(stream_seconds: float = STREAM_SECONDS) -> RepeatingFakeOpenRouter:
+def build_server(stream_seconds: float = STREAM_SECONDS,
+                 batch_delay: float = BATCH_DELAY) -> RepeatingFakeOpenRouter:
     """The fake server with every benchmark route scripted."""
     server = RepeatingFakeOpenRouter()
     json_headers = {"Content-Type": "application/json"}
     sse_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     chat = json.dumps(completion(CHAT_ANSWER)).encode()
     server.route("POST", "/chat/api/v1/chat/completions", Reply(200, json_headers, [chat]))
+    # Chunked framing is what lets a reply pause (a float in its writes) before the body.
+    server.route("POST", "/batch/api/v1/chat/completions",
+                 Reply(200, json_headers, [batch_delay, chat], framing="chunked"))
+    server.route("POST", "/batch-fast/api/v1/chat/completions",
+                 Reply(200, json_headers, [chat]))
     big = stream_of(stream_pieces(STREAM_CHUNKS))
     small = stream_of(stream_pieces(SMALL_STREAM_CHUNKS))
     for prefix, writes in (("stream", paced(big, stream_seconds)), ("stream-unpaced", big),
@@ -237,7 +247,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="The fake OpenRouter for the benchmarks.")
     parser.add_argument("--stream-seconds", type=float, default=STREAM_SECONDS,
                         help="how long the paced stream takes to send (default %(default)s)")
-    server = build_server(parser.parse_args().stream_seconds).start()
+    parser.add_argument("--batch-delay", type=float, default=BATCH_DELAY,
+                        help="seconds before each /batch answer (default %(default)s)")
+    args = parser.parse_args()
+    server = build_server(args.stream_seconds, args.batch_delay).start()
     print(f"http://127.0.0.1:{server.server.server_address[1]}", flush=True)
     try:
         sys.stdin.read()  # until the parent closes our stdin (or dies)

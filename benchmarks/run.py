@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batch_case import batch_cases
 from catalog_scale import synthetic_catalog
 from fake_server_main import (
     CATALOG_SIZE,
@@ -184,6 +185,7 @@ def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int)
         refusal_case(orcli, env_plain, inputs["huge"], inputs["first"], rounds),
         spend_case(orcli, env_plain, root, typer_floor, rounds),
         chat_ledger_case(orcli, env_plain, inputs["hi"], root, rounds),
+        *batch_cases(orcli, PY, server, root, max(3, rounds // 3)),
     ]
 
 
@@ -459,7 +461,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", metavar="CASE",
                         choices=["startup", "chat", "stream", "stream-unpaced", "models",
                                  "price", "catalog", "price-30mb", "refuse-30mb", "spend",
-                                 "chat-ledger"])
+                                 "chat-ledger", "batch", "batch-memory", "batch-xargs"])
     parser.add_argument("--stream-seconds", type=float, default=STREAM_SECONDS,
                         help="how long the fake server takes to send the paced stream "
                              "(default %(default)s s)")

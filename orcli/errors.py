@@ -19,6 +19,7 @@ class ExitStatus(IntEnum):
     RATE_LIMITED = 6
     UPSTREAM = 7
     GUARD = 8
+    BATCH_FAILED = 9  # batch finished, and some rows failed (each says why)
     INTERRUPTED = 130
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from orcli import __version__
-from orcli.cli import chat, ledger, models, price, shells, stream
+from orcli.cli import batch, chat, ledger, models, price, shells, stream
 from orcli.cli.helptext import ROOT_EPILOG
 
 app = typer.Typer(
@@ -58,5 +58,5 @@ def build_command(first_arg: str | None) -> typer.main.TyperGroup:
     return typer.main.get_group(only)
 
 
-for _module in (chat, stream, models, price, ledger, shells):
+for _module in (chat, stream, models, price, batch, ledger, shells):
     _module.register(app)

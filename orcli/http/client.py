@@ -90,10 +90,14 @@ class Client:
         self, settings: Settings, debug: Callable[[str], None] | None = None,
         notify: Callable[[str], None] | None = None, backoff: Backoff | None = None,
         pool_size: int = 10,
+        on_retryable: Callable[[Retryable], None] | None = None,
     ) -> None:
         self.settings = settings
         self._debug_line = debug
         self.notify = notify  # one stderr line per retry; None keeps quiet
+        # Told of every transient failure (the last one too), so `batch` can slow
+        # all its workers on a 429 or a Retry-After, which the retries would hide.
+        self.on_retryable = on_retryable
         self.backoff = backoff or DEFAULT_BACKOFF
         self.redact = Redactor.for_settings(settings)
         self.watchdog = Watchdog()
@@ -184,6 +188,8 @@ class Client:
                 raise
             except Retryable as failure:
                 self.scrub(failure.error)  # before the "retrying" line shows it
+                if self.on_retryable:
+                    self.on_retryable(failure)
                 wait = failure.wait if failure.wait is not None else self.backoff.delay(number)
                 if wait > self.backoff.longest_wait or number == attempts:
                     raise final_error(failure, wait, number, self.backoff) from None
