@@ -347,8 +347,11 @@ def test_worker_reports_of_429_or_retry_after_pause_and_halve_the_run(isolated_e
     from orcli.errors import ExitStatus
 
     streams = Streams.for_test(stdin=b"".join(b'"p%d"\n' % i for i in range(8)), env=isolated_env)
+    from orcli.commands.ledgering import CallLog
+
     opts = BatchOptions(concurrency=8)
-    batch = Run(make_plan(opts, streams), opts, streams, None)
+    plan = make_plan(opts, streams)
+    batch = Run(plan, opts, streams, None, CallLog.open(plan.settings, streams, "batch"))
     batch.handle(("slow", ExitStatus.UPSTREAM, None, 0))  # a 502 with no advice: no change
     assert batch.limit.limit == 8 and batch.limit.pause_left() == 0
     batch.handle(("slow", ExitStatus.RATE_LIMITED, None, 0))  # a 429 without Retry-After
@@ -367,3 +370,19 @@ def test_every_answered_row_is_in_the_ledger_with_batch_and_row_ids(server, run)
         ("batch", "r1", 0, {"job": "labels"}), ("batch", "2", 4, {"job": "labels"})]
     assert records[0]["batch_id"] == records[1]["batch_id"] and records[0]["batch_id"]
     assert records[0]["cost"] == Decimal("0.0000152")
+
+
+def test_a_daily_budget_stops_rows_that_would_pass_it(server, run, tmp_path: Path):
+    ledger = {"ORCLI_LEDGER": str(tmp_path / "ledger.db")}
+    answer = completion("spent")
+    answer["usage"]["cost"] = 1
+    server.json(answer)
+    run("chat", "hi", env=ledger)
+    server.json(completion("row"))
+    # $0.00006 left; a row's worst case is over $0.00005 (25 out at $2/M alone), and the
+    # first row's bill ($0.0000152) leaves too little for a second.
+    rows = "".join(f'"row {i}"\n' for i in range(4))
+    result = run("batch", "--max-tokens", "25", "-j", "1", stdin=rows,
+                 env=ledger | {"ORCLI_BUDGET_DAILY": "1.00006"}, expect=8)
+    assert result.stdout.count('"error": null') == 1
+    assert "unsent" in result.stderr and len(server.requests) == 2

@@ -97,8 +97,8 @@ def test_scripts_call_back_the_variable_orcli_answers_to() -> None:
 
 def test_bash_completes_subcommands(shell_env: dict[str, str]) -> None:
     assert bash_complete(["orcli", "ch"], shell_env) == ["chat"]
-    assert bash_complete(["orcli", ""], shell_env) == ["chat", "stream", "models", "price",
-                                                      "batch", "spend", "key", "generation", "completion"]
+    assert bash_complete(["orcli", ""], shell_env) == [
+        "chat", "stream", "models", "price", "batch", "spend", "key", "generation", "completion"]
 
 
 def test_bash_completes_model_ids_from_the_cache(shell_env: dict[str, str]) -> None:

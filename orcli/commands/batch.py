@@ -14,10 +14,10 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orcli.commands.batch_plan import (
     BatchOptions,
@@ -36,6 +36,7 @@ from orcli.render.progress import batch_progress
 from orcli.request import routing
 from orcli.request.batch_rows import Row
 from orcli.response.result import Result, result_from_answer
+from orcli.store.config import load_settings
 
 __all__ = ["AdaptiveLimit", "BatchOptions", "RowOutcome", "run_batch"]
 
@@ -58,15 +59,29 @@ class RowOutcome:
     seconds: float
 
 
+if TYPE_CHECKING:
+    from orcli.commands.ledgering import CallLog
+
 RowHook = Callable[[RowOutcome], None]
 
 
 def run_batch(opts: BatchOptions, streams: Streams, on_row: RowHook | None = None) -> int:
-    """Read and check every row, then send them (or print them for --dry-run)."""
+    """Read and check every row, then send them (or print them for --dry-run).
+
+    The daily and monthly budgets are kept as --max-cost is: the run may spend what
+    is left of them, so each row starts only while the period's spend stays inside.
+    """
+    from orcli.commands.ledgering import CallLog
+
+    settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    log = CallLog.open(settings, streams, "batch", opts.tags, opts.no_ledger)
+    cap = log.cap(opts.max_cost)
+    if cap != opts.max_cost:
+        opts = replace(opts, max_cost=cap)
     plan = make_plan(opts, streams)
     if opts.dry_run:
         return dry_run(plan, streams)
-    return Run(plan, opts, streams, on_row).execute()
+    return Run(plan, opts, streams, on_row, log).execute()
 
 
 def dry_run(plan: Plan, streams: Streams) -> int:
@@ -88,7 +103,7 @@ class Run:
     """One batch run: the scheduler loop on the main thread, the senders on workers."""
 
     def __init__(self, plan: Plan, opts: BatchOptions, streams: Streams,
-                 on_row: RowHook | None) -> None:
+                 on_row: RowHook | None, log: CallLog) -> None:
         self.plan, self.opts, self.streams, self.on_row = plan, opts, streams, on_row
         self.batch_id = uuid.uuid4().hex
         self.pending: deque[tuple[int, Row]] = deque(enumerate(plan.rows))
@@ -97,9 +112,7 @@ class Run:
         self.tally = Tally(skipped=plan.skipped)
         self.events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.work: queue.SimpleQueue[tuple[int, Row, int, Decimal] | None] = queue.SimpleQueue()
-        from orcli.commands.ledgering import CallLog
-
-        self.log = CallLog.open(plan.settings, streams, "batch", opts.tags, opts.no_ledger)
+        self.log = log
         self.stopping = False
         self.exact_worst: dict[int, Decimal] = {}  # the waiting row's exact worst case
         self.progress = batch_progress(streams, len(plan.rows))

@@ -67,8 +67,9 @@ def make_plan(opts: BatchOptions, streams: Streams) -> Plan:
     if opts.max_cost is not None:
         missing = next((r for r in rows if "max_tokens" not in r.body_dict()), None)
         if missing is not None:
-            raise UsageError(f"--max-cost needs --max-tokens (or max_tokens in every row); "
-                             f"line {missing.line} has none")
+            raise UsageError("a budget (--max-cost, budget_daily or budget_monthly) needs "
+                             f"--max-tokens (or max_tokens in every row); line {missing.line} "
+                             "has none")
     if opts.max_cost is not None or (opts.dry_run and all(
             "max_tokens" in r.body_dict() for r in rows)):
         prices = learn_prices(rows, settings, streams)
