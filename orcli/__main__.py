@@ -19,6 +19,8 @@ def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> i
     """Run orcli with these arguments and streams; return the exit status."""
     streams = streams or Streams.from_process()
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        _stop_on_hangup_and_term()
     debug = "--debug" in args or streams.env.get("ORCLI_DEBUG") == "1"
     try:
         return _run_reporting(args, streams, debug)
@@ -35,10 +37,11 @@ def _run_reporting(args: list[str], streams: Streams, debug: bool) -> int:
     except OrcliError as exc:
         _report(streams, exc.message, debug)
         return int(exc.status)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _flush_quietly(streams)
-        streams.err("orcli: interrupted")
-        return ExitStatus.INTERRUPTED
+        streams.err("orcli: interrupted" if not isinstance(exc, Terminated)
+                    else f"orcli: stopped by {exc.name}")
+        return ExitStatus.INTERRUPTED if not isinstance(exc, Terminated) else 128 + exc.signum
     except BrokenPipeError:
         return _reader_gone(streams)
     except OSError as exc:
@@ -55,6 +58,29 @@ def _run_reporting(args: list[str], streams: Streams, debug: bool) -> int:
     except Exception as exc:  # a bug: one line, the traceback only when asked for
         _report(streams, f"internal error: {type(exc).__name__}: {exc}", debug, internal=True)
         return ExitStatus.INTERNAL
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stopped as by Ctrl-C (printed text ends its line, files stay
+    whole), with the exit code a shell gives a process that signal killed."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def _stop_on_hangup_and_term() -> None:
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def _run(args: list[str], streams: Streams) -> int:

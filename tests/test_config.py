@@ -176,3 +176,10 @@ def test_environment_value_that_is_not_utf8_exits_3_naming_it(run):
     # os.environ holds undecodable bytes as lone surrogates (surrogateescape).
     result = run("chat", "hi", "--dry-run", env={"ORCLI_MODEL": "caf\udce9"}, expect=3)
     assert "ORCLI_MODEL" in result.stderr and "UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8080/v1?x=1", "http://localhost:8080/v1#top"])
+def test_a_base_url_with_a_query_or_fragment_is_refused(run, url):
+    by_flag = run("chat", "--dry-run", "hi", "--base-url", url, key=False, expect=2)
+    by_env = run("chat", "--dry-run", "hi", key=False, base_url=url, expect=3)
+    assert "?query or #fragment" in by_flag.stderr and "OPENROUTER_BASE_URL" in by_env.stderr

@@ -339,6 +339,22 @@ def test_sigint_mid_stream_keeps_the_text_and_exits_130(env, server):
     assert b"Traceback" not in err and b"never" not in out
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_mid_stream_ends_the_line_and_exits_128_plus_n(env, server, sig):
+    gate = Gate()
+    server.sse([PROCESSING, data(chunk("partial")), gate, data(chunk(" never")), DONE])
+    proc = start(["stream", "hi"], env)
+    try:
+        first = os.read(proc.stdout.fileno(), 100)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        gate.set()
+    assert proc.returncode == 128 + sig
+    assert first + out == b"partial\n"
+    assert f"stopped by {sig.name}".encode() in err and b"Traceback" not in err
+
+
 def test_reader_closing_the_pipe_ends_quietly(env, server):
     gate = Gate()
     tail = [data(chunk("y" * 1000)) for _ in range(100)]  # more than a pipe buffer holds

@@ -279,6 +279,9 @@ def _check_ranges(values: dict[str, Any], sources: Mapping[str, str]) -> None:
         raise _bad_value(sources["model"], "the model id must not be empty")
     if not values["base_url"].startswith(("http://", "https://")):
         raise _bad_value(sources["base_url"], "base URL must start with http:// or https://")
+    if "?" in values["base_url"] or "#" in values["base_url"]:
+        # "/chat/completions" is appended to it: after a query or fragment it would be lost.
+        raise _bad_value(sources["base_url"], "base URL must not have a ?query or #fragment")
 
 
 def _is_utf8(text: str) -> bool:
