@@ -115,7 +115,8 @@ def read_rows(opts: BatchOptions, streams: Streams, defaults: Defaults,
 
 def learn_prices(rows: list[Row], settings: Settings, streams: Streams) -> dict[str, ModelPrices]:
     """Prices of every model the rows name, as chat's --max-cost learns them."""
-    from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
+    from orcli.commands.lookup import fetcher
+    from orcli.models.catalog import cache_dir_from_env, models_facts
 
     names: dict[str, None] = {}
     for row in rows:

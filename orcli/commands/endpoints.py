@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, NoReturn
 from urllib.parse import quote
 
 from orcli import render
+from orcli.commands.lookup import fetcher
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, UsageError
 from orcli.models import catalog
 from orcli.models.pricing import json_object, price_text, prices_from_model
@@ -93,7 +94,7 @@ def unknown_model(opts: EndpointsOptions, settings: Settings, streams: Streams) 
     """Exit 4 for an id the API does not know, with close ids when the catalog has any."""
     try:
         models = catalog.load_catalog(
-            settings.base_url, catalog.fetcher(settings, streams.err, opts.debug),
+            settings.base_url, fetcher(settings, streams.err, opts.debug),
             cache_dir=catalog.cache_dir_from_env(streams.env), refresh=opts.refresh,
             warn=streams.err)
     except OrcliError:

@@ -24,7 +24,7 @@ def model_limits(body: Mapping[str, Any], settings: Settings, env: Mapping[str, 
     listed = listed_models(body) or [settings.model]
     prices = []
     if with_prices:
-        from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
+        from orcli.models.catalog import cache_dir_from_env, models_facts
 
         found = models_facts(listed, base_url=settings.base_url,
                              cache_dir=cache_dir_from_env(env),
@@ -72,3 +72,19 @@ def known_prices(model: str, settings: Settings,
 
     facts = known_model(model, settings.base_url, cache_dir_from_env(env or {}))
     return None if facts is None else facts.prices
+
+
+def fetcher(
+    settings: Settings, notify: Callable[[str], None], debug: bool = False
+) -> Callable[[], list[dict[str, Any]]]:
+    """GET /models through the HTTP client, which is imported only if a fetch is due.
+
+    A listing served from the cache never loads requests.
+    """
+
+    def fetch() -> list[dict[str, Any]]:
+        from orcli.http.client import Client
+
+        return Client(settings, debug=notify if debug else None, notify=notify).list_models()
+
+    return fetch

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from orcli import render
+from orcli.commands.lookup import fetcher
 from orcli.errors import ExitStatus, UsageError
 from orcli.models import catalog
 from orcli.models.facts import created_at, model_limits
@@ -78,7 +79,7 @@ def run_models(opts: ModelsOptions, streams: Streams) -> int:
 def load_models(opts: ModelsOptions, settings: Settings, streams: Streams) -> list[dict[str, Any]]:
     """The catalog from a fresh cache, else fetched (stale cache when offline)."""
     return catalog.load_catalog(
-        settings.base_url, catalog.fetcher(settings, streams.err, opts.debug),
+        settings.base_url, fetcher(settings, streams.err, opts.debug),
         cache_dir=catalog.cache_dir_from_env(streams.env), refresh=opts.refresh, warn=streams.err,
     )
 

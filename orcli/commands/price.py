@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from orcli import render
+from orcli.commands.lookup import fetcher
 from orcli.errors import ExitStatus, UsageError
 from orcli.io.inputs import gather_messages
 from orcli.models.calibration import Calibration, apply, count_label
-from orcli.models.catalog import cache_dir_from_env, fetcher, models_facts
+from orcli.models.catalog import cache_dir_from_env, models_facts
 from orcli.models.pricing import (
     UNKNOWN,
     VARIABLE,

@@ -38,7 +38,6 @@ from orcli.models.selection import (
     sort_models,
     supported_parameters,
 )
-from orcli.store.config import Settings
 
 __all__ = ["CACHE_FORMAT", "SORT_KEYS", "CachedCatalog", "cache_path", "matches_search",
            "normalise_base_url", "read_cache", "select_models", "sort_models",
@@ -93,22 +92,6 @@ def _fetch_checked(fetch: Fetch, base_url: str) -> list[Model]:
     if not cache.valid_models(models):
         raise UpstreamError(f"the model list from {base_url} is not a list of objects")
     return models
-
-
-def fetcher(
-    settings: Settings, notify: Callable[[str], None], debug: bool = False
-) -> Callable[[], list[Model]]:
-    """GET /models through the HTTP client, which is imported only if a fetch is due.
-
-    A listing served from the cache never loads requests.
-    """
-
-    def fetch() -> list[Model]:
-        from orcli.http.client import Client
-
-        return Client(settings, debug=notify if debug else None, notify=notify).list_models()
-
-    return fetch
 
 
 def load_catalog(
