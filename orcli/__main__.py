@@ -17,7 +17,9 @@ _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, e
 
 def main(argv: Sequence[str] | None = None, streams: Streams | None = None) -> int:
     """Run orcli with these arguments and streams; return the exit status."""
-    streams = streams or Streams.from_process()
+    from orcli.app import App
+
+    streams = App.around(streams) if streams is not None else App.from_process()
     args = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
         _stop_on_hangup_and_term()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orcli.__main__ import main
-from orcli.render.iostreams import Streams
+from orcli.app import App
 from tests.fake_openrouter import FakeOpenRouter, RawFaultServer
 
 # A key shaped like a real one; every run checks it never shows up in output.
@@ -63,7 +63,9 @@ def run(isolated_env: dict[str, str], request: pytest.FixtureRequest):
             full_env["OPENROUTER_BASE_URL"] = base_url or server.base_url
         full_env.update(env or {})
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        streams = Streams.for_test(stdin=data, env=full_env, tty=tty)
+        streams = App.for_test(stdin=data, env=full_env, tty=tty)
+        if "backoff" in request.fixturenames:  # a test's own: waits recorded, not slept
+            streams.backoff = request.getfixturevalue("backoff")
         code = main(list(args), streams)
         out = streams.stdout.getvalue()
         err = streams.stderr.getvalue().decode("utf-8", "replace")

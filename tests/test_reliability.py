@@ -20,7 +20,6 @@ from email.utils import formatdate
 
 import pytest
 
-from orcli.http import client as client_module
 from orcli.http.client import Client
 from orcli.http.retry import Backoff, describe_wait, error_code, parse_reset, parse_retry_after
 from orcli.response.events import Content
@@ -43,13 +42,16 @@ from tests.fake_openrouter import (
 )
 
 
+@pytest.fixture
+def waits() -> list[float]:
+    """The waits between attempts, recorded instead of slept."""
+    return []
+
+
 @pytest.fixture(autouse=True)
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between attempts, recorded instead of slept; jitter pinned to its top."""
-    recorded: list[float] = []
-    fast = Backoff(sleep=recorded.append, jitter=lambda: 1.0)
-    monkeypatch.setattr(client_module, "DEFAULT_BACKOFF", fast)
-    return recorded
+def backoff(waits: list[float]) -> Backoff:
+    """The App's backoff for every run here (conftest's `run` hands it over): jitter at its top."""
+    return Backoff(sleep=waits.append, jitter=lambda: 1.0)
 
 
 @pytest.fixture(autouse=True)

@@ -132,9 +132,10 @@ def describe_generation(data: dict[str, Any]) -> list[str]:
 
 
 def _client(settings: Settings, opts: CommandOptions, streams: Streams) -> Any:
-    from orcli.http.client import Client
+    from orcli.app import client_for
 
-    return Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
+    return client_for(streams, settings, debug=streams.err if opts.debug else None,
+                      notify=streams.err)
 
 
 def _amount(value: object) -> Decimal | None:

@@ -200,16 +200,16 @@ class Run:
         return self.exact_worst[pos] if self.exact_worst[pos] <= room else None
 
     def worker(self) -> None:
-        from orcli.http.client import Client
+        from orcli.app import client_for
 
         epoch = [0]
 
         def slowed(failure: Any) -> None:
             self.events.put(("slow", failure.error.status, failure.wait, epoch[0]))
 
-        client = Client(self.plan.settings, notify=self.progress.line,
-                        debug=self.progress.line if self.opts.debug else None,
-                        on_retryable=slowed)
+        client = client_for(self.streams, self.plan.settings, notify=self.progress.line,
+                            debug=self.progress.line if self.opts.debug else None,
+                            on_retryable=slowed)
         headers = routing.request_headers(self.opts.routing)  # --cache, --cache-ttl
         while (item := self.work.get()) is not None:
             pos, row, epoch[0], worst = item

@@ -123,7 +123,7 @@ def learn_prices(rows: list[Row], settings: Settings, streams: Streams) -> dict[
         names.update(dict.fromkeys(listed_models(row.body_dict())))
     found = models_facts(list(names), base_url=settings.base_url,
                          cache_dir=cache_dir_from_env(streams.env),
-                         fetch=fetcher(settings, streams.err), warn=streams.err)
+                         fetch=fetcher(settings, streams), warn=streams.err)
     for facts in found:  # as chat's --max-cost refuses: unknown exits 4, variable 8
         if facts.prices.unknown:
             raise UnknownModelError(f"the prices of '{facts.prices.model}' are unknown (its "

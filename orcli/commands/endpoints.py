@@ -72,9 +72,10 @@ def fetch_endpoints(opts: EndpointsOptions, settings: Settings, streams: Streams
     author, slash, slug = opts.model_id.partition("/")
     if not (author and slash and slug):
         unknown_model(opts, settings, streams)  # no such id can have endpoints
-    from orcli.http.client import Client
+    from orcli.app import client_for
 
-    client = Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
+    client = client_for(streams, settings, debug=streams.err if opts.debug else None,
+                        notify=streams.err)
     path = f"/models/{quote(author, safe='')}/{quote(slug, safe=':')}/endpoints"
     try:
         answer = client.get_json(path, need_key=False)
@@ -94,7 +95,7 @@ def unknown_model(opts: EndpointsOptions, settings: Settings, streams: Streams) 
     """Exit 4 for an id the API does not know, with close ids when the catalog has any."""
     try:
         models = catalog.load_catalog(
-            settings.base_url, fetcher(settings, streams.err, opts.debug),
+            settings.base_url, fetcher(settings, streams, opts.debug),
             cache_dir=catalog.cache_dir_from_env(streams.env), refresh=opts.refresh,
             warn=streams.err)
     except OrcliError:

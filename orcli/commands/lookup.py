@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from orcli.models.pricing import BUILTIN_MODELS, ModelPrices
+from orcli.render.iostreams import Streams
 from orcli.request.guards import ModelLimits, estimate_usage_cost
 from orcli.request.routing import listed_models
 from orcli.store.config import Settings
 
 
-def model_limits(body: Mapping[str, Any], settings: Settings, env: Mapping[str, str],
-                 warn: Callable[[str], None], with_prices: bool) -> ModelLimits:
+def model_limits(body: Mapping[str, Any], settings: Settings, streams: Streams,
+                 with_prices: bool) -> ModelLimits:
     """Contexts of every listed model, and their prices when a budget needs them."""
     listed = listed_models(body) or [settings.model]
     prices = []
@@ -27,12 +28,13 @@ def model_limits(body: Mapping[str, Any], settings: Settings, env: Mapping[str, 
         from orcli.models.catalog import cache_dir_from_env, models_facts
 
         found = models_facts(listed, base_url=settings.base_url,
-                             cache_dir=cache_dir_from_env(env),
-                             fetch=fetcher(settings, warn), warn=warn)
+                             cache_dir=cache_dir_from_env(streams.env),
+                             fetch=fetcher(settings, streams),
+                             warn=streams.err)
         prices = [facts.prices for facts in found]
     known = {p.model: p.context_length for p in prices}
-    return ModelLimits({m: known.get(m) or known_context(m, settings, env) for m in listed},
-                       prices)
+    return ModelLimits({m: known.get(m) or known_context(m, settings, streams.env)
+                        for m in listed}, prices)
 
 
 def known_context(model: str, settings: Settings, env: Mapping[str, str]) -> int | None:
@@ -74,17 +76,19 @@ def known_prices(model: str, settings: Settings,
     return None if facts is None else facts.prices
 
 
-def fetcher(
-    settings: Settings, notify: Callable[[str], None], debug: bool = False
-) -> Callable[[], list[dict[str, Any]]]:
-    """GET /models through the HTTP client, which is imported only if a fetch is due.
+def fetcher(settings: Settings, streams: Streams,
+            debug: bool = False) -> Callable[[], list[dict[str, Any]]]:
+    """GET /models through the App's HTTP client, which is made only if a fetch is due.
 
-    A listing served from the cache never loads requests.
+    A listing served from the cache never loads requests. Retries and --debug
+    lines are notes on stderr.
     """
 
     def fetch() -> list[dict[str, Any]]:
-        from orcli.http.client import Client
+        from orcli.app import client_for
 
-        return Client(settings, debug=notify if debug else None, notify=notify).list_models()
+        notify = streams.err
+        return client_for(streams, settings, debug=notify if debug else None,
+                          notify=notify).list_models()
 
     return fetch

@@ -79,7 +79,7 @@ def run_models(opts: ModelsOptions, streams: Streams) -> int:
 def load_models(opts: ModelsOptions, settings: Settings, streams: Streams) -> list[dict[str, Any]]:
     """The catalog from a fresh cache, else fetched (stale cache when offline)."""
     return catalog.load_catalog(
-        settings.base_url, fetcher(settings, streams.err, opts.debug),
+        settings.base_url, fetcher(settings, streams, opts.debug),
         cache_dir=catalog.cache_dir_from_env(streams.env), refresh=opts.refresh, warn=streams.err,
     )
 

@@ -154,7 +154,7 @@ def lookup_prices(
     """
     facts = models_facts(model_ids, base_url=settings.base_url,
                          cache_dir=cache_dir_from_env(streams.env),
-                         fetch=fetcher(settings, streams.err, debug), warn=streams.err,
+                         fetch=fetcher(settings, streams, debug), warn=streams.err,
                          refresh=refresh)
     return [f.prices for f in facts]
 

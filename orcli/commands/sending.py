@@ -41,7 +41,7 @@ def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
 
     check_reasoning_effort(body, known_efforts(str(body["model"]), settings, streams.env))
     cap = log.cap(opts.max_cost) if log else opts.max_cost
-    limits = model_limits(body, settings, streams.env, streams.err, with_prices=cap is not None)
+    limits = model_limits(body, settings, streams, with_prices=cap is not None)
     calibration = log.calibration(str(body["model"])) if log else None
     try:
         guarded = guard_request(body, limits, cap, calibration)
@@ -59,9 +59,10 @@ def request_headers(opts: AnswerOptions) -> dict[str, str]:
 
 def open_client(settings: Settings, opts: AnswerOptions, spinner: render.Spinner) -> Client:
     """The client; retry notes and --debug lines go through the spinner, which erases first."""
-    from orcli.http.client import Client
+    from orcli.app import client_for
 
-    return Client(settings, debug=spinner.line if opts.debug else None, notify=spinner.line)
+    return client_for(spinner.streams, settings, debug=spinner.line if opts.debug else None,
+                      notify=spinner.line)
 
 
 def want_usage(opts: AnswerOptions, streams: Streams) -> bool:

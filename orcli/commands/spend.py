@@ -199,15 +199,16 @@ def read_export(path: str, streams: Streams) -> list[LedgerRecord]:
 
 def reconcile(ledger: Ledger, settings: Settings, opts: SpendOptions, streams: Streams) -> None:
     """Ask GET /generation for each record whose cost is not billed, and store the bill."""
+    from orcli.app import client_for
     from orcli.http.account import GENERATION_WAIT, fetch_generation
-    from orcli.http.client import Client
     from orcli.response.events import parse_cost
 
     rows = ledger.query(
         "SELECT generation_id, max(time) FROM record WHERE generation_id IS NOT NULL "
         "AND cost_source != 'billed' AND base_url = ? GROUP BY generation_id ORDER BY 2, 1",
         (settings.base_url,))
-    client = Client(settings, debug=streams.err if opts.debug else None, notify=streams.err)
+    client = client_for(streams, settings, debug=streams.err if opts.debug else None,
+                        notify=streams.err)
     now = opts.now()
     billed = missing = 0
     for generation_id, newest in rows:
