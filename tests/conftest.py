@@ -22,6 +22,7 @@ API_KEY = "sk-or-v1-" + "0123456789abcdef" * 4
 @pytest.fixture
 def server() -> Iterator[FakeOpenRouter]:
     fake = FakeOpenRouter().start()
+    fake.key = API_KEY  # a request that sends a key must send this one
     yield fake
     fake.stop()
     problems = fake.problems()

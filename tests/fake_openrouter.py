@@ -46,8 +46,13 @@ class Reply:
     writes: list[Any] = field(default_factory=list)
     framing: str = "length"
     cut: bool = False
-    path: str | None = None
+    path: str | None = None  # answer only this path (after /api/v1, without the query)
+    method: str | None = None  # answer only this method
     sent: threading.Event = field(default_factory=threading.Event)
+
+    def answers(self, method: str, path: str) -> bool:
+        route = path.split("?", 1)[0].removeprefix("/api/v1")
+        return (self.method in (None, method)) and (self.path in (None, route))
 
 
 class FakeOpenRouter:
@@ -56,6 +61,8 @@ class FakeOpenRouter:
         self.replies: deque[Reply] = deque()
         self.unscripted: list[str] = []
         self.connections = 0  # TCP connections accepted: shows whether the client reuses them
+        self.key: str | None = None  # when set, any Authorization sent must carry this key
+        self.bad_auth: list[str] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -81,10 +88,10 @@ class FakeOpenRouter:
         return reply
 
     def json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None,
-             path: str | None = None) -> Reply:
+             path: str | None = None, method: str | None = None) -> Reply:
         body = json.dumps(obj).encode()
         h = {"Content-Type": "application/json"} | (headers or {})
-        return self.reply(Reply(status, h, [body], path=path))
+        return self.reply(Reply(status, h, [body], path=path, method=method))
 
     def raw(self, body: bytes, status: int = 200, content_type: str = "text/html") -> Reply:
         return self.reply(Reply(status, {"Content-Type": content_type}, [body]))
@@ -95,15 +102,20 @@ class FakeOpenRouter:
         return self.reply(Reply(status, headers, writes, framing=framing, cut=cut))
 
     def next_reply(self, method: str, path: str) -> Reply | None:
+        """The first queued reply for this method and path (a reply without either
+        answers any), in the order the test queued them."""
         with self.lock:
-            if not self.replies:
-                self.unscripted.append(f"{method} {path}")
-                return None
-            return self.replies.popleft()
+            for reply in self.replies:
+                if reply.answers(method, path):
+                    self.replies.remove(reply)
+                    return reply
+            self.unscripted.append(f"{method} {path}")
+            return None
 
     def problems(self) -> list[str]:
-        """What the test scripted but never used, and what came unscripted."""
+        """What the test scripted but never used, what came unscripted, and wrong keys."""
         out = [f"unused reply: HTTP {r.status} {r.writes[:1]!r}" for r in self.replies]
+        out += [f"Authorization with another key on {r}" for r in self.bad_auth]
         return out + [f"unscripted request: {r}" for r in self.unscripted]
 
 
@@ -131,6 +143,9 @@ def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             with fake.lock:
                 fake.requests.append(Recorded(method, self.path, headers, body))
+                sent = headers.get("authorization")
+                if fake.key is not None and sent is not None and sent != f"Bearer {fake.key}":
+                    fake.bad_auth.append(f"{method} {self.path}")
             reply = fake.next_reply(method, self.path)
             if reply is None:
                 reply = Reply(500, {"Content-Type": "application/json"},

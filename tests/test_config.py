@@ -102,6 +102,7 @@ def test_missing_config_file_is_fine(run, tmp_path: Path):
 
 def test_key_in_a_world_readable_config_warns(server, run, tmp_path: Path):
     path = _write_config(tmp_path, 'api_key = "sk-or-v1-fromfile"\n', mode=0o644)
+    server.key = "sk-or-v1-fromfile"
     server.json(completion("ok"))
     result = run("chat", "hi", key=False, env={"ORCLI_CONFIG": str(path)})
     assert "other users can read it" in result.stderr and "fromfile" not in result.stderr
@@ -110,6 +111,7 @@ def test_key_in_a_world_readable_config_warns(server, run, tmp_path: Path):
 
 def test_key_in_a_private_config_does_not_warn(server, run, tmp_path: Path):
     path = _write_config(tmp_path, 'api_key = "sk-or-v1-fromfile"\n', mode=0o600)
+    server.key = "sk-or-v1-fromfile"
     server.json(completion("ok"))
     assert run("chat", "hi", key=False, env={"ORCLI_CONFIG": str(path)}).stderr == ""
 

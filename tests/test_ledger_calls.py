@@ -134,3 +134,10 @@ def test_an_error_body_is_not_billed(server, run, ledger_env):
     server.json(error_body(400, "bad"), status=400)
     run("chat", "hi", env=ledger_env, expect=4)
     assert records(ledger_env)[0].cost is None
+
+
+def test_a_budget_already_spent_refuses_with_exit_8(server, run, ledger_env):
+    spend_one_dollar(server, run, ledger_env)
+    result = run("chat", "hi", env=ledger_env | {"ORCLI_BUDGET_DAILY": "0.5"}, expect=8)
+    assert "$0.00 that budget_daily/budget_monthly leave" in result.stderr
+    assert len(server.requests) == 1

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from orcli.models import catalog
+from tests.conftest import API_KEY
 
 CATALOG: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "models.json").read_text(encoding="utf-8"))
@@ -138,13 +139,13 @@ def test_malformed_entries_show_and_draw_a_table(server, run):
     assert "bad/pricing" in table and "unknown" in table
 
 
-def test_the_catalog_needs_no_key_and_is_never_sent_one(server, run):
+def test_the_catalog_needs_no_key_and_a_proxy_gets_one_when_set(server, run):
     server.json(CATALOG)
     server.json(CATALOG)
     run("models", key=False)
-    run("models", "--refresh")
+    run("models", "--refresh")  # a LiteLLM proxy's /models needs the key
     assert "authorization" not in server.requests[0].headers
-    assert "authorization" not in server.requests[1].headers
+    assert server.requests[1].headers["authorization"] == f"Bearer {API_KEY}"
 
 
 # ---- filters ----------------------------------------------------------------------------

@@ -250,6 +250,13 @@ def test_redirect_is_not_followed_and_names_the_new_base_url(server, run):
         f"set --base-url to {new_base}")
 
 
+def test_a_redirect_that_adds_a_trailing_slash_still_names_a_base_url(server, run):
+    server.reply(Reply(301, {"Location": "/v3/models/"}, []))
+    result = run("models", expect=3)
+    assert error_line(result.stderr).endswith("set --base-url to http://127.0.0.1:"
+                                              f"{server.server.server_address[1]}/v3")
+
+
 @pytest.mark.parametrize("command", ["stream", "models"])
 def test_relative_redirect_on_a_stream_or_the_catalog_exits_3(server, run, command):
     suffix = "/models" if command == "models" else "/chat/completions"
@@ -684,7 +691,7 @@ def test_stream_answered_with_one_json_error_body(server, run):
 
 def settings_for(base_url: str, **flags: object) -> object:
     return resolve_settings({"base_url": base_url, **flags},
-                            {"OPENROUTER_API_KEY": "sk-test"}, {}, "none")
+                            {"OPENROUTER_API_KEY": API_KEY}, {}, "none")
 
 
 def test_backoff_is_injectable_through_the_constructor(server):
@@ -739,3 +746,10 @@ def test_describe_wait(seconds, expected):
 ])
 def test_error_code(error, expected):
     assert error_code(error) == expected
+
+
+def test_replies_answer_by_method_and_path_whatever_the_order(server, run):
+    server.json(completion("the answer"), path="/chat/completions", method="POST")
+    server.json({"data": [{"id": "m", "name": "M"}]}, path="/models", method="GET")
+    assert run("models").stdout.startswith("m\t")
+    assert run("chat", "hi").stdout == "the answer\n"

@@ -36,7 +36,7 @@ def option_flag(decls: tuple[str, ...]) -> Param:
     """-o/--option KEY=VALUE (batch keeps -o for --output, so it passes only --option)."""
     return _body_flag("option", Optional[list[str]], decls, "KEY=VALUE",
                       "Any other body field; VALUE is parsed as JSON if it can be, "
-                      "e.g. -o top_k=40 (repeatable).", show_default=False)
+                      f"e.g. {decls[0]} top_k=40 (repeatable).", show_default=False)
 
 
 BODY_FLAGS = [

@@ -104,7 +104,7 @@ def store_billed_cost(generation_id: str, billed: Decimal, settings: Settings,
     if ledger is None:
         return
     try:
-        ledger.set_billed_cost(generation_id, billed)
+        ledger.set_billed_cost(generation_id, billed, settings.base_url)
     except LedgerError as exc:
         streams.err(f"orcli: warning: {exc.message}; the billed cost is not stored")
     finally:

@@ -284,6 +284,10 @@ class Run:
         self.output.flush_held()
         self.progress.stop()
         self.output.writer.close()
+        if self.tally.budget_unsent:
+            budget = format_usd(self.opts.max_cost or Decimal(0))
+            self.streams.err(f"orcli: batch: {self.tally.budget_unsent} rows left unsent: they "
+                             f"would pass the budget of {budget}; rerun with a larger one")
         self.streams.err(self.tally.summary())
 
 

@@ -65,8 +65,9 @@ class CallLog:
         left = self.budget.remaining if self.budget is not None else None
         if left is None or (max_cost is not None and max_cost <= left):
             return exc
-        return GuardError(f"this request's worst case is more than the {format_usd(max(left, 0))}"
-                          " that budget_daily/budget_monthly leave; nothing was sent")
+        return GuardError(f"this request's worst case is more than the "
+                          f"{format_usd(max(left, Decimal(0)))} that budget_daily/budget_monthly "
+                          "leave; nothing was sent")
 
     def calibration(self, model: str) -> Calibration | None:
         """The calibration of a model counted by estimate, from its last billed calls."""

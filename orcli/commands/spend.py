@@ -226,7 +226,7 @@ def reconcile(ledger: Ledger, settings: Settings, opts: SpendOptions, streams: S
         if amount is None:
             missing += 1
             continue
-        ledger.set_billed_cost(generation_id, amount)
+        ledger.set_billed_cost(generation_id, amount, settings.base_url)
         billed += 1
     streams.err(f"orcli: spend: {billed} generations reconciled with their billed cost, "
                 f"{missing} not found at {settings.base_url}")

@@ -43,7 +43,7 @@ from orcli.errors import (
 from orcli.http.body import iter_body, parse_answer, read_body
 from orcli.http.chunks import StreamError, StreamState, iter_events
 from orcli.http.failures import network_error, redirected
-from orcli.http.headers import build_headers, redact
+from orcli.http.headers import build_headers, key_required, redact
 from orcli.http.retry import (
     Backoff,
     Retryable,
@@ -157,9 +157,14 @@ class Client:
         return self._retrying(lambda: self._json_attempt("GET", url, headers, None)).answer
 
     def list_models(self) -> list[dict[str, Any]]:
-        """GET /models: the catalog's `data` list (no key is sent: the catalog needs none)."""
+        """GET /models: the catalog's `data` list.
+
+        OpenRouter's catalog is public, so it never gets the key; a proxy's (LiteLLM)
+        may need one, so any other server gets the key when there is one.
+        """
         url = self.settings.base_url + "/models"
-        headers = build_headers(self.settings, need_key=False, send_key=False)
+        headers = build_headers(self.settings, need_key=False,
+                                send_key=not key_required(self.settings.base_url))
         answer = self._retrying(lambda: self._json_attempt("GET", url, headers, None)).answer
         data = answer.get("data")
         if not isinstance(data, list):

@@ -19,8 +19,9 @@ def redirected(status: int, url: str, location: str | None, base_url: str) -> Co
                            "check --base-url")
     target = urljoin(url, location)
     suffix = url[len(base_url):]  # "/chat/completions", "/models"
-    if suffix and target.endswith(suffix):
-        target = target[: -len(suffix)]
+    bare = target.rstrip("/")  # a redirect that only adds a trailing slash still names it
+    if suffix and bare.endswith(suffix):
+        target = bare[: -len(suffix)]
     return ConfigError(f"HTTP {status}: the server redirected to {squeeze(location, 200)}; "
                        f"set --base-url to {squeeze(target, 200)}")
 

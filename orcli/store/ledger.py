@@ -157,14 +157,17 @@ class Ledger:
                     seen += 1
         return added, seen
 
-    def set_billed_cost(self, generation_id: str, amount: Any) -> int:
-        """The billed cost of a generation replaces its estimate; the records changed."""
+    def set_billed_cost(self, generation_id: str, amount: Any, base_url: str) -> int:
+        """The billed cost of a generation replaces its estimate; the records changed.
+
+        Only records made against `base_url`: ids are unique per server, not across them.
+        """
         if not self.path.exists():
             return 0
         with self._lock, _write(self.connect()) as conn:
             cursor = conn.execute(
-                "UPDATE record SET cost = ?, cost_source = 'billed' WHERE generation_id = ?",
-                (money_text(amount), generation_id))
+                "UPDATE record SET cost = ?, cost_source = 'billed' WHERE generation_id = ? "
+                "AND base_url = ?", (money_text(amount), generation_id, base_url))
         return cursor.rowcount
 
     # ---- reading ---------------------------------------------------------------
