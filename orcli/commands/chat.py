@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from orcli import render
-from orcli.commands.ledgering import CallLog
 from orcli.commands.sending import (
-    open_client,
-    prepare_request,
+    Call,
     request_headers,
+    run_answer,
     want_usage,
     write_usage,
 )
-from orcli.commands.turn import Turn, build_turn, conversation_for
+from orcli.commands.turn import Turn
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError
 from orcli.options import ChatOptions
 from orcli.render.iostreams import Streams
 from orcli.response.events import parse_usage
 from orcli.response.result import Result, result_from_answer
-from orcli.store.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from orcli.http.client import Reply
@@ -28,37 +25,28 @@ if TYPE_CHECKING:
 
 def run_chat(opts: ChatOptions, streams: Streams) -> int:
     """Build the request, send it, print the answer and the usage line."""
-    settings = load_settings(opts.settings_flags, streams.env, streams.err)
-    with conversation_for(opts, streams) as conversation:  # -C's file stays locked till saved
-        return send_turn(opts, streams, settings, build_turn(opts, streams, conversation))
+    return run_answer(opts, streams, "chat", lambda call: send(call, opts, streams))
 
 
-def send_turn(opts: ChatOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
+def send(call: Call, opts: ChatOptions, streams: Streams) -> int:
     """Send the turn, print the answer, save it to -C's file, then the usage line."""
-    log = CallLog.open(settings, streams, "chat", opts.tags, opts.no_ledger)
-    guarded = prepare_request(opts, streams, settings, stream=False, turn=turn, log=log)
-    if opts.dry_run:
-        render.write_json(streams, guarded.body)
-        return ExitStatus.OK
-    spinner = render.Spinner(streams, f"waiting for {settings.model}")
-    client = open_client(settings, opts, spinner)
-    spinner.start()
-    started = time.monotonic()
+    call.spinner.start()
     try:
-        reply = client.chat(guarded.body, headers=request_headers(opts))
+        reply = call.client.chat(call.guarded.body, headers=request_headers(opts))
     except ApiError as exc:  # the API answered, with an error: it goes in the ledger too
-        log.record(None, guarded, started, exc.status)
+        call.log.record(None, call.guarded, call.started, exc.status)
         raise
     finally:
-        spinner.stop()
+        call.spinner.stop()
     try:
-        result = print_answer(reply, opts, streams, turn)
+        result = print_answer(reply, opts, streams, call.turn)
     except OrcliError as exc:
-        log.record(_usage_only(reply.answer, reply.cache_status), guarded, started, exc.status)
+        call.log.record(_usage_only(reply.answer, reply.cache_status), call.guarded,
+                        call.started, exc.status)
         raise
-    log.record(result, guarded, started, ExitStatus.OK)
+    call.log.record(result, call.guarded, call.started, ExitStatus.OK)
     if want_usage(opts, streams):
-        write_usage(result, settings, streams)
+        write_usage(result, call.settings, streams)
     return ExitStatus.OK
 
 

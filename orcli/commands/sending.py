@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from orcli import render
 from orcli.commands.turn import Turn, check_inputs
-from orcli.errors import GuardError
+from orcli.errors import ExitStatus, GuardError
 from orcli.io.inputs import gather_messages, read_body_files
 from orcli.options import AnswerOptions
 from orcli.render.iostreams import Streams
@@ -20,6 +22,41 @@ if TYPE_CHECKING:
     from orcli.commands.ledgering import CallLog
     from orcli.http.client import Client
     from orcli.request.guards import Guarded
+
+
+@dataclass
+class Call:
+    """One call, checked and ready: what chat and stream then each send their own way."""
+
+    settings: Settings
+    turn: Turn
+    log: CallLog
+    guarded: Guarded
+    spinner: render.Spinner
+    client: Client
+    started: float = field(default_factory=time.monotonic)
+
+
+def run_answer(opts: AnswerOptions, streams: Streams, command: str,
+               send: Callable[[Call], int]) -> int:
+    """Everything chat and stream do alike around `send`: settings, the -C file locked
+    until saved, the ledger and budgets, the request and its guards, --dry-run."""
+    from orcli.commands.ledgering import CallLog
+    from orcli.commands.turn import build_turn, conversation_for
+    from orcli.store.config import load_settings
+
+    settings = load_settings(opts.settings_flags, streams.env, streams.err)
+    with conversation_for(opts, streams) as conversation:
+        turn = build_turn(opts, streams, conversation)
+        log = CallLog.open(settings, streams, command, opts.tags, opts.no_ledger)
+        guarded = prepare_request(opts, streams, settings, stream=command == "stream",
+                                  turn=turn, log=log)
+        if opts.dry_run:
+            render.write_json(streams, guarded.body)
+            return ExitStatus.OK
+        spinner = render.Spinner(streams, f"waiting for {settings.model}")
+        return send(Call(settings, turn, log, guarded, spinner,
+                         open_client(settings, opts, spinner)))
 
 
 def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,

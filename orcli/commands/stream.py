@@ -11,21 +11,18 @@ next (the client calls `after_read`): a read often brings several events.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from orcli import render
-from orcli.commands.ledgering import CallLog
 from orcli.commands.sending import (
-    open_client,
-    prepare_request,
+    Call,
     request_headers,
+    run_answer,
     want_usage,
     write_usage,
 )
-from orcli.commands.turn import Turn, build_turn, conversation_for
 from orcli.errors import ApiError, ExitStatus, OrcliError, UpstreamError, numeric_code
 from orcli.http.chunks import StreamError, StreamState
 from orcli.models.pricing import dumps_json
@@ -33,7 +30,6 @@ from orcli.options import StreamOptions
 from orcli.render.iostreams import Streams
 from orcli.response.events import Content, Done, Event, Reasoning, ToolCall, Usage
 from orcli.response.result import Result, ResultBuilder
-from orcli.store.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from orcli.http.client import Client
@@ -41,33 +37,24 @@ if TYPE_CHECKING:
 
 def run_stream(opts: StreamOptions, streams: Streams) -> int:
     """Send the streaming request, relay its events, then the usage line."""
-    settings = load_settings(opts.settings_flags, streams.env, streams.err)
-    with conversation_for(opts, streams) as conversation:  # -C's file stays locked till saved
-        return send_turn(opts, streams, settings, build_turn(opts, streams, conversation))
+    return run_answer(opts, streams, "stream", lambda call: send(call, opts, streams))
 
 
-def send_turn(opts: StreamOptions, streams: Streams, settings: Settings, turn: Turn) -> int:
+def send(call: Call, opts: StreamOptions, streams: Streams) -> int:
     """Stream the turn; only a stream that completed is saved to -C's file."""
-    log = CallLog.open(settings, streams, "stream", opts.tags, opts.no_ledger)
-    guarded = prepare_request(opts, streams, settings, stream=True, turn=turn, log=log)
-    if opts.dry_run:
-        render.write_json(streams, guarded.body)
-        return ExitStatus.OK
-    spinner = render.Spinner(streams, f"waiting for {settings.model}")
-    client = open_client(settings, opts, spinner)
-    started = time.monotonic()
     relayed = Relayed()
     try:
-        result = relay_stream(client, guarded.body, opts, streams, spinner, relayed)
+        result = relay_stream(call.client, call.guarded.body, opts, streams, call.spinner,
+                              relayed)
     except (OrcliError, KeyboardInterrupt) as exc:
         status = exc.status if isinstance(exc, OrcliError) else ExitStatus.INTERRUPTED
         if relayed.answered(exc):  # OpenRouter bills a stream cut or stopped after it began
-            log.record(None, guarded, started, status, partial=relayed.partial())
+            call.log.record(None, call.guarded, call.started, status, partial=relayed.partial())
         raise
-    log.record(result, guarded, started, ExitStatus.OK)
-    turn.save(result)  # a cut, an error or Ctrl-C raised before this: FILE stays as it was
+    call.log.record(result, call.guarded, call.started, ExitStatus.OK)
+    call.turn.save(result)  # a cut, an error or Ctrl-C raised before this: FILE stays as it was
     if want_usage(opts, streams):
-        write_usage(result, settings, streams)
+        write_usage(result, call.settings, streams)
     return ExitStatus.OK
 
 
