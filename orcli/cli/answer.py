@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -19,7 +19,9 @@ from orcli.cli.flags import (
 )
 from orcli.cli.helptext import BODY, GUARD, INPUT, OUT
 from orcli.cli.routing import ROUTING_FLAGS, routing_options
-from orcli.options import BodyOptions
+
+if TYPE_CHECKING:
+    from orcli.options import BodyOptions
 
 PromptArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="[PROMPT]...", show_default=False,
@@ -96,6 +98,8 @@ def answer_params(*own: Param) -> list[Param]:
 
 def body_options(values: dict[str, Any]) -> BodyOptions:
     """The BodyOptions from the values of BODY_FLAGS and the option flag."""
+    from orcli.options import BodyOptions
+
     return BodyOptions(
         temperature=values["temperature"], top_p=values["top_p"],
         max_tokens=values["max_tokens"], stop=tuple(values["stop"] or ()), seed=values["seed"],

@@ -3,14 +3,16 @@ RoutingOptions. What each one becomes in the request is orcli.request.routing's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from orcli.cli.completion import complete_model, complete_provider_sort, complete_reasoning_effort
 from orcli.cli.flags import Param
 from orcli.cli.helptext import ROUTE
-from orcli.options import RoutingOptions
+
+if TYPE_CHECKING:
+    from orcli.options import RoutingOptions
 
 
 def _flag(name: str, kind: Any, decl: str, metavar: str | None, text: str,
@@ -57,6 +59,8 @@ ROUTING_FLAGS = [
 
 def routing_options(values: dict[str, Any]) -> RoutingOptions:
     """The RoutingOptions from the values of ROUTING_FLAGS."""
+    from orcli.options import RoutingOptions
+
     return RoutingOptions(
         fallbacks=tuple(values["fallback"] or ()), provider_order=tuple(values["provider"] or ()),
         only=tuple(values["only"] or ()), ignore=tuple(values["ignore"] or ()),

@@ -17,29 +17,30 @@ import re
 from typing import Any
 
 from orcli.render.iostreams import Streams
-from orcli.render.spinner import SPINNER_FRAMES, SPINNER_INTERVAL, Spinner
-from orcli.render.tables import (
-    ENDPOINT_COLUMNS,
-    MODEL_COLUMNS,
-    PRICE_COLUMNS,
-    stdout_width,
-    wrap_lines,
-    write_endpoints_table,
-    write_models_table,
-    write_price_table,
-)
-from orcli.render.text import (
-    DIM,
-    RESET,
-    USAGE_MODEL_WIDTH,
-    answer_text,
-    dim,
-    reasoning_text,
-    safe_line,
-    safe_text,
-    shorten,
-    usage_line,
-)
+
+# The other modules' names load on first use (PEP 562), so that `orcli --version`
+# and every command that never draws a table or a spinner skip them.
+_LAZY = {
+    "orcli.render.spinner": ("SPINNER_FRAMES", "SPINNER_INTERVAL", "Spinner"),
+    "orcli.render.tables": ("ENDPOINT_COLUMNS", "MODEL_COLUMNS", "PRICE_COLUMNS",
+                            "stdout_width", "wrap_lines", "write_endpoints_table",
+                            "write_models_table", "write_price_table"),
+    "orcli.render.text": ("DIM", "RESET", "USAGE_MODEL_WIDTH", "answer_text", "dim",
+                          "reasoning_text", "safe_line", "safe_text", "shorten", "usage_line"),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orcli.render' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CODE_THEME", "DIM", "ENDPOINT_COLUMNS", "MODEL_COLUMNS", "PRICE_COLUMNS", "RESET",
@@ -80,6 +81,8 @@ def write_answer(streams: Streams, text: str, markdown: bool = False) -> None:
     if markdown:
         write_markdown(streams, text)
         return
+    from orcli.render.text import answer_text
+
     text = answer_text(streams, text)
     streams.out(text if text.endswith("\n") else text + "\n", flush=True)
 
@@ -89,6 +92,7 @@ def write_markdown(streams: Streams, text: str) -> None:
     from rich.markdown import Markdown
 
     from orcli.render.tables import _console
+    from orcli.render.text import safe_text
 
     markdown = Markdown(safe_text(text), code_theme=CODE_THEME)
     _keep_line_breaks(markdown.parsed)
