@@ -141,3 +141,18 @@ def test_a_budget_already_spent_refuses_with_exit_8(server, run, ledger_env):
     result = run("chat", "hi", env=ledger_env | {"ORCLI_BUDGET_DAILY": "0.5"}, expect=8)
     assert "$0.00 that budget_daily/budget_monthly leave" in result.stderr
     assert len(server.requests) == 1
+
+
+def test_spend_by_model_says_how_far_estimates_were_from_the_bill(server, run, ledger_env,
+                                                                  isolated_env):
+    from tests.test_guards import cache_models, catalog_model
+
+    cache_models(isolated_env, server.base_url, [catalog_model("vendor/est", "0.000001",
+                                                               "0.000002")])
+    for billed in (6, 6, 7):  # orcli counts 5 tokens for "hi there"
+        server.json(completion("ok", model="vendor/est",
+                               use={"prompt_tokens": billed, "completion_tokens": 1}))
+        run("chat", "-m", "vendor/est", "hi there", env=ledger_env)
+    result = run("spend", "--by", "model", env=ledger_env)
+    assert "vendor/est: estimated prompt tokens were 20% off the billed count" in result.stderr
+    assert result.stdout.startswith("vendor/est\t3\t")

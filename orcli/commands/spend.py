@@ -77,10 +77,40 @@ def run_spend(opts: SpendOptions, streams: Streams) -> int:
         elif opts.reconcile:
             reconcile(ledger, settings, opts, streams)
         else:
-            write_report(spend_groups(ledger, by, where), by, opts, streams)
+            groups = spend_groups(ledger, by, where)
+            write_report(groups, by, opts, streams)
+            if by == "model":
+                note_count_errors(ledger, [g.group for g in groups], streams)
     finally:
         ledger.close()
     return ExitStatus.OK
+
+
+# Fewer calls than this say too little about how far an estimate is off.
+_FEW_CALLS = 3
+
+
+def note_count_errors(ledger: Ledger, models: Sequence[str], streams: Streams) -> None:
+    """How far orcli's pre-flight estimates were from the billed prompt_tokens, per model.
+
+    On stderr, so the report's own lines stay as they are; only models counted by
+    estimate with enough billed calls (exact counts have nothing to show).
+    """
+    from statistics import median
+
+    from orcli.commands.ledgering import calibration_pairs, ledger_calibration
+
+    for model in models:
+        pairs = calibration_pairs(ledger, model)[:20]
+        if len(pairs) < _FEW_CALLS:
+            continue
+        error = median(abs(billed / counted - 1) for counted, billed in pairs)
+        calibrated = ledger_calibration(ledger, model)
+        after = "" if calibrated is None else median(
+            abs(billed / (counted * float(calibrated.ratio)) - 1) for counted, billed in pairs)
+        streams.err(f"orcli: {model}: estimated prompt tokens were {error:.0%} off the billed "
+                    f"count (median of {len(pairs)} calls)"
+                    + (f"; {after:.0%} once calibrated" if after != "" else ""))
 
 
 def check_flags(opts: SpendOptions) -> None:
