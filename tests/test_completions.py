@@ -178,7 +178,8 @@ def test_zsh_script_registers_and_answers(shell_env: dict[str, str], tmp_path: P
               "print -r -- $_comps[orcli]\n"
               "_arguments() { print -r -- \"$@\" }\n"
               "words=(orcli chat -m mistralai/dev); CURRENT=4; _orcli_completion\n"
-              "words=(orcli ch); CURRENT=2; _orcli_completion\n")
+              "words=(orcli ch); CURRENT=2; _orcli_completion\n"
+              "words=(orcli chat --js); CURRENT=3; _orcli_completion\n")
     result = subprocess.run(["zsh", "-f", "-c", script], env=shell_env, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 0, result.stderr
@@ -186,6 +187,7 @@ def test_zsh_script_registers_and_answers(shell_env: dict[str, str], tmp_path: P
     assert lines[0] == "_orcli_completion"
     assert '"mistralai/devstral-2512" "mistralai/devstral-2512\\\\:free"' in result.stdout
     assert '"chat":"Send a prompt; print the whole answer."' in result.stdout
+    assert "Print the API's response JSON." in result.stdout  # the apostrophe survives
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

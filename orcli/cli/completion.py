@@ -44,9 +44,12 @@ def _plain_help_classes() -> tuple[type, type]:
         def format_completion(self, item: CompletionItem) -> str:
             if not item.help:
                 return super().format_completion(item)
-            # Typer's own escaping, applied to the value and to the help in turn.
+            # Typer's own escaping, applied to the value and to the help in turn. Typer
+            # doubles an apostrophe, but the list sits inside '...', where zsh (without
+            # RC_QUOTES) reads '' as nothing: "API's" showed as "APIs". '\'' keeps it.
             value = super().format_completion(CompletionItem(item.value))
-            return f"{value}:{super().format_completion(CompletionItem(item.help))}"
+            text = super().format_completion(CompletionItem(item.help)).replace("''", "'\\''")
+            return f"{value}:{text}"
 
     class PlainFish(FishComplete):
         def format_completion(self, item: CompletionItem) -> str:
