@@ -13,6 +13,7 @@ import pytest
 
 from orcli.__main__ import main
 from orcli.app import App
+from orcli.http.retry import Backoff
 from tests.fake_openrouter import FakeOpenRouter, RawFaultServer
 
 # A key shaped like a real one; every run checks it never shows up in output.
@@ -65,8 +66,10 @@ def run(isolated_env: dict[str, str], request: pytest.FixtureRequest):
         full_env.update(env or {})
         data = stdin.encode() if isinstance(stdin, str) else stdin
         streams = App.for_test(stdin=data, env=full_env, tty=tty)
-        if "backoff" in request.fixturenames:  # a test's own: waits recorded, not slept
-            streams.backoff = request.getfixturevalue("backoff")
+        # A test's own backoff records the waits (test_reliability.py pins them); any
+        # other run retries at once, so no test sleeps through a real backoff.
+        streams.backoff = (request.getfixturevalue("backoff") if "backoff" in request.fixturenames
+                           else Backoff(sleep=lambda _seconds: None))
         code = main(list(args), streams)
         out = streams.stdout.getvalue()
         err = streams.stderr.getvalue().decode("utf-8", "replace")

@@ -547,18 +547,6 @@ def test_model_prices_refetches_a_stale_cache(load: Any, tmp_path: Path) -> None
     assert fetch.calls == 1
 
 
-def test_model_prices_offline_uses_a_stale_cache_with_a_note(
-    load: Any, tmp_path: Path, warnings: list[str]
-) -> None:
-    load(Fetcher(), T0)
-    fetch = Fetcher(error=UpstreamError("offline"))
-    prices = model_prices("openai/gpt-4o-mini", base_url=BASE, cache_dir=tmp_path, fetch=fetch,
-                          warn=warnings.append, now=T0 + 30 * 24 * HOUR)
-    assert prices.prompt == Decimal("0.00000015")
-    assert fetch.calls == 1
-    assert warnings == ["orcli: note: offline (offline); using the model list cached 30 d ago"]
-
-
 def test_model_prices_fetches_when_no_cache(tmp_path: Path) -> None:
     fetch = Fetcher()
     prices = model_prices(
@@ -567,21 +555,6 @@ def test_model_prices_fetches_when_no_cache(tmp_path: Path) -> None:
     assert prices.completion == Decimal("0.00000014")
     assert fetch.calls == 1
     assert cached_catalog(BASE, cache_dir=tmp_path) is not None
-
-
-def test_model_prices_refetches_stale_cache_for_a_new_model(load: Any, tmp_path: Path) -> None:
-    load(Fetcher(MODELS[:2]), T0)
-    fetch = Fetcher()
-    prices = model_prices(
-        "qwen/qwen3-32b",
-        base_url=BASE,
-        cache_dir=tmp_path,
-        fetch=fetch,
-        warn=print,
-        now=T0 + 2 * HOUR,
-    )
-    assert prices.model == "qwen/qwen3-32b"
-    assert fetch.calls == 1
 
 
 def test_model_prices_unknown_model(load: Any, tmp_path: Path) -> None:

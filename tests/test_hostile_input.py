@@ -322,13 +322,14 @@ def test_settings_repr_hides_the_key():
     assert API_KEY not in repr(settings) and API_KEY not in str(settings)
 
 
-def test_key_is_not_in_the_environment_of_child_processes_output(child_env):
+def test_a_real_process_with_debug_never_prints_the_key_from_its_environment(child_env):
     child = subprocess.run([sys.executable, "-m", "orcli", "chat", "--debug", "hi",
                             "--retries", "0", "--base-url", "http://127.0.0.1:9/api/v1"],
                            capture_output=True, env=child_env, timeout=30, stdin=subprocess.DEVNULL)
     assert child.returncode == 7
     assert API_KEY.encode() not in child.stdout + child.stderr
-    assert os.environ.get("OPENROUTER_API_KEY") != API_KEY  # the test process kept its own
+    # The key was read from the environment and sent: --debug shows where it went, redacted.
+    assert b"'Authorization': 'Bearer <redacted>'" in child.stderr
 
 
 # ---- found in review: odd answers and odd JSON must not end as "this is a bug" ----------
