@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,29 @@ def raw_server() -> Iterator[Callable[..., RawFaultServer]]:
     for fault in servers:
         fault.stop()
         assert not fault.problems(), "raw server: " + "; ".join(fault.problems())
+
+
+@pytest.fixture(scope="session")
+def devstral_reference(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """mistral-common's tokenizer for Devstral 2: tekken_240911's vocabulary, template v13.
+
+    Loading it takes a second or two, so test_tokens.py and test_tokenizers.py share one.
+    """
+    import json
+
+    import mistral_common
+    from mistral_common.tokens.tokenizers.base import SpecialTokens
+    from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+    source = Path(mistral_common.__file__).parent / "data" / "tekken_240911.json"
+    data = json.loads(source.read_text(encoding="utf-8"))
+    data["config"]["version"] = "v13"
+    data.pop("image", None)  # text only: orcli calls any image an estimate
+    # Files for v13 must list their control tokens; which ids they get changes no count.
+    data["special_tokens"] = [
+        {"rank": rank, "token_str": token.value, "is_control": True}
+        for rank, token in enumerate(SpecialTokens)
+    ]
+    path = tmp_path_factory.mktemp("tekken") / "tekken_240911_v13.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return MistralTokenizer.from_file(str(path))

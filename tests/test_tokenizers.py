@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 from typing import Any
 
-import mistral_common
 import pytest
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
-from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
 from orcli.models.tokenizers import TEKKEN_TEMPLATES, template_for
 from orcli.models.tokens import TokenCount, count_prompt
 
-DATA = Path(mistral_common.__file__).parent / "data"
-
 # The name mistral-common's own model table (MODEL_NAME_TO_TOKENIZER_CLS) gives each
-# model, which picks its tokenizer file and version; None: built from a file below.
+# model, which picks its tokenizer file and version; None: conftest.py's devstral_reference.
 MISTRAL_COMMON_NAMES: dict[str, str | None] = {
     "mistralai/mistral-nemo": "open-mistral-nemo-2407",
     "mistralai/ministral-8b": "ministral-8b-2410",
@@ -92,26 +86,29 @@ WITH_TOOLS = {
 
 
 @pytest.fixture(scope="module")
-def devstral_2(tmp_path_factory: pytest.TempPathFactory) -> MistralTokenizer:
-    data = json.loads((DATA / "tekken_240911.json").read_text(encoding="utf-8"))
-    data["config"]["version"] = "v13"
-    data.pop("image", None)
-    data["special_tokens"] = [
-        {"rank": rank, "token_str": token.value, "is_control": True}
-        for rank, token in enumerate(SpecialTokens)
-    ]
-    path = tmp_path_factory.mktemp("tekken") / "tekken_240911_v13.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return MistralTokenizer.from_file(str(path))
+def references(devstral_reference: MistralTokenizer) -> dict[str, MistralTokenizer]:
+    """mistral-common's own tokenizer for each model, each file loaded once.
 
+    Several names map to the same file and mode (mistral-common builds nemo,
+    ministral-8b and mistral-small all from tekken_240718.json), so loads are
+    shared by their arguments: each model still gets exactly what `from_model` builds.
+    """
+    loaded: dict[tuple[object, ...], MistralTokenizer] = {}
+    real_from_file = MistralTokenizer.from_file.__func__  # type: ignore[attr-defined]
 
-@pytest.fixture(scope="module")
-def references(devstral_2: MistralTokenizer) -> dict[str, MistralTokenizer]:
+    def from_file_once(cls: type[MistralTokenizer], *args: object, **kwargs: object
+                       ) -> MistralTokenizer:
+        key = (cls, *args, *sorted(kwargs.items()))
+        if key not in loaded:
+            loaded[key] = real_from_file(cls, *args, **kwargs)
+        return loaded[key]
+
     found = {}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
         warnings.simplefilter("ignore", FutureWarning)  # from_model is deprecated, still there
+        patch.setattr(MistralTokenizer, "from_file", classmethod(from_file_once))
         for model, name in MISTRAL_COMMON_NAMES.items():
-            found[model] = devstral_2 if name is None else MistralTokenizer.from_model(name)
+            found[model] = devstral_reference if name is None else MistralTokenizer.from_model(name)
     return found
 
 

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mistral_common.protocol.instruct.request import ChatCompletionRequest
-from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
 from orcli.models import tekken
@@ -143,19 +142,9 @@ CONVERSATIONS: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]] | None
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> MistralTokenizer:
+def reference(devstral_reference: MistralTokenizer) -> MistralTokenizer:
     """mistral-common's tokenizer: tekken_240911's vocabulary with template version v13."""
-    data = json.loads(SOURCE_JSON.read_text(encoding="utf-8"))
-    data["config"]["version"] = "v13"
-    data.pop("image", None)  # text only: orcli calls any image an estimate
-    # Files for v13 must list their control tokens; which ids they get changes no count.
-    data["special_tokens"] = [
-        {"rank": rank, "token_str": token.value, "is_control": True}
-        for rank, token in enumerate(SpecialTokens)
-    ]
-    path = tmp_path_factory.mktemp("tekken") / "tekken_240911_v13.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return MistralTokenizer.from_file(str(path))
+    return devstral_reference
 
 
 def reference_text_count(reference: MistralTokenizer, text: str) -> int:
@@ -212,7 +201,7 @@ def test_long_run_path_matches_mistral_common(reference: MistralTokenizer, text:
         assert count_text(text) == reference_text_count(reference, text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(TRICKY, max_size=120), st.integers(2, 9))
 def test_long_run_filter_never_misses_a_run(text: str, threshold: int) -> None:
     # The cheap filter may let text through wrongly, never turn a run away: a run it
@@ -226,7 +215,7 @@ def test_long_run_filter_never_misses_a_run(text: str, threshold: int) -> None:
 CUTTABLE = st.sampled_from(list("aZé中1٣.,!/'-_ \t\n\r\u2028\u3000\xa0\u0301😀\ud800+"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(CUTTABLE | st.characters(), max_size=120), st.integers(1, 12))
 def test_slices_put_back_together_are_the_text(text: str, size: int) -> None:
     assert "".join(slices(text, size)) == text
@@ -284,9 +273,9 @@ def test_all_tekken_vocabularies_share_orcli_s_ranks() -> None:
 def test_a_million_whitespace_characters_do_not_crash(reference: MistralTokenizer) -> None:
     # The largest run mistral-common can still count, and the same structure beyond it.
     assert count_text(" " * 960_000) == reference_text_count(reference, " " * 960_000) == 15_000
-    assert count_text(" " * 1_000_000) == 15_625
     for run in (" " * 1_200_000, "\t" * 1_000_000, "\u2028" * 1_000_000, " \n" * 700_000):
         assert 0 < count_text("word" + run + "word") <= len(run) * 2 + 2
+    # A million spaces are 15,625 tokens, inside the template's three.
     counted = count_prompt(DEVSTRAL, [user(" " * 1_000_000)])
     assert counted == TokenCount(1 + 2 + 15_625, exact=True)
 
