@@ -333,12 +333,6 @@ def test_connection_refused_exits_7(run):
     assert "cannot reach" in result.stderr and "connection refused" in result.stderr
 
 
-def test_debug_shows_details_but_never_the_key(server, run):
-    server.json(completion("ok"))
-    result = run("chat", "hi", "--debug")
-    assert "Bearer <redacted>" in result.stderr
-
-
 def test_internal_error_is_one_line_without_traceback(run, monkeypatch):
     import orcli.commands.turn as chat
 
