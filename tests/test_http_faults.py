@@ -45,9 +45,9 @@ def test_a_body_of_empty_gzip_blocks_is_cut_by_the_timeout(run, raw_server):
     body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00\x00\x00\xff\xff" * 200
     head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
             f"Content-Length: {len(body) + 1000}\r\n\r\n").encode()
-    drip = raw_server(Drip(head + body, every=0.005))
-    result = run("chat", "hi", "--timeout", "1", base_url=drip.base_url, expect=7)
-    assert "within 1 s (--timeout)" in error_line(result.stderr)
+    drip = raw_server(Drip(head + body, every=0.005))  # over 5 s in all
+    result = run("chat", "hi", "--timeout", "0.5", base_url=drip.base_url, expect=7)
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)
 
 
 def test_duplicate_content_length_is_the_servers_fault_not_the_key(run, raw_server):

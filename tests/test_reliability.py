@@ -437,9 +437,9 @@ def test_timeout_waiting_for_headers_is_not_retried(run, raw_server):
 
 
 def test_keepalive_comments_do_not_reset_the_stream_deadline(server, run):
-    server.sse([PROCESSING, 0.2] * 15)  # a comment every 0.2 s for 3 s, never an event
-    result = run("stream", "hi", "--timeout", "1", expect=7)
-    assert "within 1 s (--timeout)" in error_line(result.stderr)
+    server.sse([PROCESSING, 0.1] * 15)  # a comment every 0.1 s for 1.5 s, never an event
+    result = run("stream", "hi", "--timeout", "0.5", expect=7)
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)
     assert len(server.requests) == 1
 
 
@@ -471,10 +471,10 @@ def test_stream_going_silent_keeps_the_text_and_exits_7(server, run):
 
 
 def test_whitespace_keepalive_does_not_reset_the_chat_deadline(server, run):
-    server.reply(Reply(200, {"Content-Type": "application/json"}, [b"\n", 0.2] * 15,
-                       framing="chunked"))
-    result = run("chat", "hi", "--timeout", "1", expect=7)
-    assert "did not finish within 1 s" in result.stderr
+    server.reply(Reply(200, {"Content-Type": "application/json"}, [b"\n", 0.1] * 15,
+                       framing="chunked"))  # a newline every 0.1 s for 1.5 s
+    result = run("chat", "hi", "--timeout", "0.5", expect=7)
+    assert "did not finish within 0.5 s" in result.stderr
 
 
 def test_whitespace_keepalive_then_the_answer_within_the_deadline(server, run):
