@@ -122,6 +122,11 @@ def calibration_pairs(ledger: Ledger, model: str) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in rows]
 
 
+# Prompts are counted after the answer only up to this bound (about 1 MB of text):
+# calibration learns as well from small calls, and counting 30 MB takes seconds.
+_LARGEST_COUNTED = 300_000
+
+
 def _own_count(guarded: Guarded | None, result: Result | None,
                cut: bool) -> tuple[int | None, str | None]:
     """orcli's count of the prompt: for calibration, or to estimate a cut stream's cost.
@@ -135,6 +140,9 @@ def _own_count(guarded: Guarded | None, result: Result | None,
 
     if not cut and uses_tekken(guarded.prompt.model):
         return None, "exact"
+    bound = guarded.prompt.upper_bound()
+    if bound is None or bound > _LARGEST_COUNTED:
+        return None, None  # a huge prompt would cost seconds to count after its answer
     try:
         counted = guarded.prompt.raw_count()  # the calibration is of this one
     except OrcliError:
