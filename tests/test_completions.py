@@ -167,6 +167,9 @@ def test_fish_completes_subcommands_and_model_ids(shell_env: dict[str, str]) -> 
     assert fish_complete("orcli ch") == ["chat"]
     assert fish_complete("orcli chat -m mistralai/dev") == [
         "mistralai/devstral-2512", "mistralai/devstral-2512:free"]
+    # No model id matches: no file names either, where only a path goes.
+    assert fish_complete("orcli chat -m zzz") == []
+    assert fish_complete("orcli chat -f tests/test_complet") == ["tests/test_completions.py"]
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")

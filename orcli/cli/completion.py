@@ -9,6 +9,7 @@ Typer's, written to completions/ by scripts/gen_completions.py.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import typer
@@ -57,7 +58,31 @@ def _plain_help_classes() -> tuple[type, type]:
                 return super().format_completion(item)
             return item.value + "\t" + re.sub(r"\s", " ", item.help)
 
+        def complete(self) -> str:
+            # Typer lets fish fall back to file names whenever orcli offers nothing:
+            # `-m <Tab>` with no catalog cached listed the directory. Files only
+            # where a path goes.
+            if os.environ.get("_TYPER_COMPLETE_FISH_ACTION") == "is-args":
+                args, incomplete = self.get_completion_args()
+                if not self.get_completions(args, incomplete):
+                    sys.exit(1 if takes_a_path(args) else 0)
+            return super().complete()
+
     return PlainZsh, PlainFish
+
+
+# Options whose value is a file, for every command (batch's -o is its --output).
+PATH_OPTIONS = frozenset({"-f", "--file", "--messages", "--schema", "--tools", "-C",
+                          "--conversation", "-a", "--attach", "--output", "--import"})
+
+
+def takes_a_path(args: list[str]) -> bool:
+    """Whether the word being completed after `args` is a file name."""
+    last = args[-1] if len(args) > 1 else ""
+    if last in PATH_OPTIONS or (last == "-o" and args[0] == "batch"):
+        return True
+    # batch's INPUT and spend --import's files are positional paths.
+    return args[:1] == ["batch"] and not last.startswith("-")
 
 
 def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
