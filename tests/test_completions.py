@@ -168,7 +168,7 @@ def test_fish_completes_subcommands_and_model_ids(shell_env: dict[str, str]) -> 
     assert fish_complete("orcli chat -m mistralai/dev") == [
         "mistralai/devstral-2512", "mistralai/devstral-2512:free"]
     # No model id matches: no file names either, where only a path goes.
-    assert fish_complete("orcli chat -m zzz") == []
+    assert fish_complete("orcli chat -m tests/") == []  # files there, but -m takes an id
     assert fish_complete("orcli chat -f tests/test_complet") == ["tests/test_completions.py"]
 
 
