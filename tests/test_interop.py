@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.fake_openrouter import DONE, Reply, chunk, data
@@ -54,3 +56,16 @@ def test_a_catalog_without_prices_never_makes_a_cost_of_zero(server, run):
         b' "usage": {"prompt_tokens": 3, "completion_tokens": 1}}']))
     result = run("chat", "-m", "local/m", "--usage", "hi")
     assert "cost unknown" in result.stderr and "$0" not in result.stderr
+
+
+def test_a_stream_asks_for_usage_as_other_servers_need(run):
+    body = json.loads(run("stream", "--dry-run", "hi", key=False).stdout)
+    assert body["stream_options"] == {"include_usage": True}
+    chat = json.loads(run("chat", "--dry-run", "hi", key=False).stdout)
+    assert "stream_options" not in chat
+
+
+def test_stream_options_from_o_are_kept(run):
+    body = json.loads(run("stream", "--dry-run", "hi", "-o",
+                          'stream_options={"include_usage": false}', key=False).stdout)
+    assert body["stream_options"] == {"include_usage": False}
