@@ -32,7 +32,7 @@ def iter_body(response: Any, watchdog: Watchdog, seconds: float) -> Iterator[byt
     raw = response.raw
     try:
         while True:
-            chunk = raw.read1(READ_SIZE)
+            chunk = raw.read1(READ_SIZE, decode_content=True)  # requests leaves it off
             if not chunk:
                 return
             yield chunk
