@@ -372,6 +372,25 @@ def test_reader_closing_the_pipe_ends_quietly(env, server):
     assert err == b""
 
 
+def test_a_stream_cut_by_a_closed_pipe_is_still_in_the_ledger(env, server, tmp_path):
+    from orcli.store.ledger import Ledger
+
+    ledger = tmp_path / "ledger.db"
+    gate = Gate()
+    tail = [data(chunk("y" * 1000)) for _ in range(100)]  # more than a pipe buffer holds
+    server.sse([data(chunk("x" * 100)), gate, *tail, DONE])
+    proc = start(["stream", "hi"], env | {"ORCLI_LEDGER": str(ledger)})
+    head = subprocess.Popen(["head", "-c", "10"], stdin=proc.stdout, stdout=subprocess.PIPE)
+    proc.stdout.close()
+    try:
+        head.communicate(timeout=20)
+    finally:
+        gate.set()
+    assert proc.wait(timeout=20) == 0
+    (record,) = Ledger(ledger, lambda _: None).iter_records()
+    assert record.generation_id.startswith("gen-") and record.cost_source == "estimated"
+
+
 # ---- --jsonl -----------------------------------------------------------------------------------
 
 

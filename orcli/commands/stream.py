@@ -46,8 +46,10 @@ def send(call: Call, opts: StreamOptions, streams: Streams) -> int:
     try:
         result = relay_stream(call.client, call.guarded.body, opts, streams, call.spinner,
                               relayed)
-    except (OrcliError, KeyboardInterrupt) as exc:
-        status = exc.status if isinstance(exc, OrcliError) else ExitStatus.INTERRUPTED
+    except (OrcliError, KeyboardInterrupt, BrokenPipeError) as exc:
+        # A closed pipe (`| head`) ends orcli quietly with 0; the stream is billed all the same.
+        status = exc.status if isinstance(exc, OrcliError) else (
+            ExitStatus.OK if isinstance(exc, BrokenPipeError) else ExitStatus.INTERRUPTED)
         if relayed.answered(exc):  # OpenRouter bills a stream cut or stopped after it began
             call.log.record(None, call.guarded, call.started, status, partial=relayed.partial())
         raise
