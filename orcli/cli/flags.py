@@ -97,6 +97,13 @@ def ledger_options(values: dict[str, Any]) -> dict[str, Any]:
     return {"tags": tuple(values["tag"] or ()), "no_ledger": values["no_ledger"]}
 
 
+def connection_flags(base_url: str | None, timeout: float | None, retries: int | None,
+                     model: str | None = None) -> dict[str, object]:
+    """The setting flags of a command that declares them one by one."""
+    return settings_flags({"model": model, "base_url": base_url, "timeout": timeout,
+                           "retries": retries})
+
+
 def settings_flags(values: dict[str, Any]) -> dict[str, object]:
     """The flags that override environment and config file."""
     return {name: values.get(name) for name in ("model", "base_url", "timeout", "retries")}

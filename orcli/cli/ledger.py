@@ -16,8 +16,8 @@ from orcli.cli.flags import (
     NoColorOpt,
     RetriesOpt,
     TimeoutOpt,
+    connection_flags,
     parse_usd,
-    settings_flags,
 )
 from orcli.cli.helptext import FILTER, OUT, GroupedCommand
 
@@ -51,11 +51,6 @@ Examples:
 
 Stats appear a few seconds after the answer; a 404 is asked again for 10 s.
 """
-
-def _flags(base_url: str | None, timeout: float | None, retries: int | None
-           ) -> dict[str, object]:
-    return settings_flags({"base_url": base_url, "timeout": timeout, "retries": retries})
-
 
 def spend_command(
     ctx: typer.Context,
@@ -100,7 +95,7 @@ def spend_command(
     opts = SpendOptions(
         since=since, until=until, by=by, tags=tag or (), json_out=json_out, markdown=markdown,
         export=export, import_files=files or (), do_import=do_import, reconcile=reconcile,
-        settings_flags=_flags(base_url, timeout, retries), debug=debug,
+        settings_flags=connection_flags(base_url, timeout, retries), debug=debug,
     )
     return run_spend(opts, ctx.obj.without_color(no_color))
 
@@ -122,7 +117,7 @@ def key_command(
 
     opts = KeyOptions(json_out=json_out, min_remaining=parse_usd(min_remaining,
                                                                  "--min-remaining"),
-                      settings_flags=_flags(base_url, timeout, retries), debug=debug)
+                      settings_flags=connection_flags(base_url, timeout, retries), debug=debug)
     return run_key(opts, ctx.obj.without_color(no_color))
 
 
@@ -145,7 +140,8 @@ def generation_command(
 
     opts = GenerationOptions(generation_id=generation_id, json_out=json_out,
                              no_ledger=no_ledger,
-                             settings_flags=_flags(base_url, timeout, retries), debug=debug)
+                             settings_flags=connection_flags(base_url, timeout, retries),
+                             debug=debug)
     return run_generation(opts, ctx.obj.without_color(no_color))
 
 

@@ -14,8 +14,8 @@ from orcli.cli.flags import (
     RefreshOpt,
     RetriesOpt,
     TimeoutOpt,
+    connection_flags,
     parse_usd,
-    settings_flags,
 )
 from orcli.cli.helptext import FILTER, MODELS_EPILOG, OUT, GroupedCommand
 from orcli.errors import UsageError
@@ -67,7 +67,7 @@ def command(
 
     words = list(search or [])
     show_id = None
-    connection = settings_flags({"base_url": base_url, "timeout": timeout, "retries": retries})
+    connection = connection_flags(base_url, timeout, retries)
     if words[:1] == ["endpoints"]:
         if len(words) != 2:
             raise UsageError("usage: orcli models endpoints MODEL_ID")

@@ -19,7 +19,7 @@ from orcli.cli.flags import (
     RetriesOpt,
     SystemOpt,
     TimeoutOpt,
-    settings_flags,
+    connection_flags,
 )
 from orcli.cli.helptext import CONN, INPUT, OUT, PRICE_EPILOG, GroupedCommand
 
@@ -60,8 +60,7 @@ def command(
         words=text or (), files=file or (), messages_path=messages, system=system,
         no_stdin=no_stdin, input_tokens=input_tokens, output_tokens=output_tokens,
         compare=compare or (), json_out=json_out, refresh=refresh,
-        settings_flags=settings_flags({"model": model, "base_url": base_url, "timeout": timeout,
-                                      "retries": retries}), debug=debug,
+        settings_flags=connection_flags(base_url, timeout, retries, model), debug=debug,
     )
     return run_price(opts, ctx.obj.without_color(no_color))
 
