@@ -98,3 +98,36 @@ def test_an_absurd_cost_is_unknown_and_the_answer_still_succeeds(server, run, co
     result = run("chat", "--usage", "hi")
     assert result.stdout == "fine\n"
     assert len(result.stderr) < 200
+
+
+def sse_head() -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+FIRST_EVENT = b"data: " + json.dumps(
+    {"id": "gen-1", "choices": [{"index": 0, "delta": {"content": "kept"}}]}).encode() + b"\n\n"
+
+
+def test_a_chunk_that_claims_a_terabyte_is_read_in_bounded_pieces_and_timed_out(
+        run, raw_server):
+    # The size line promises 1 TiB, then bytes trickle: orcli must neither try to
+    # hold the chunk whole (MemoryError) nor wait for it past --timeout.
+    head = sse_head() + chunk(FIRST_EVENT) + b"10000000000\r\n"
+    drip = raw_server(Drip(head + b"data: " + b"x" * 400, every=0.005))  # over 2 s in all
+    result = run("stream", "hi", "--timeout", "0.5", base_url=drip.base_url, expect=7)
+    assert result.stdout == "kept\n"
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)
+
+
+def test_a_chunk_size_that_is_not_hex_ends_the_stream_with_one_line(run, raw_server):
+    server = raw_server(sse_head() + chunk(FIRST_EVENT) + b"zz\r\nhello\r\n")
+    result = run("stream", "hi", base_url=server.base_url, expect=7)
+    assert result.stdout == "kept\n"
+    assert error_line(result.stderr) == (
+        "orcli: error: the connection broke during the answer: the server sent a chunk size "
+        "that is not a number (broken HTTP framing)")

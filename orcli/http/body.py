@@ -1,8 +1,9 @@
 """Reading a response body through urllib3, in big reads, under the attempt's watchdog.
 
 urllib3 does the reading (so a body read to its end hands the connection back
-to the pool); `read1` returns whatever one read brings, so a stream's events
-show as soon as they arrive. Every way a read can fail becomes one UpstreamError.
+to the pool); a chunked body comes a chunk at a time and any other body as
+`read1` brings it, so a stream's events show as soon as they arrive. Every way
+a read can fail becomes one UpstreamError.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ def iter_body(response: Any, watchdog: Watchdog, seconds: float) -> Iterator[byt
     """The body's bytes as they arrive; a failure becomes one clear error."""
     raw = response.raw
     try:
-        while True:
+        if raw.chunked and raw.supports_chunked_reads():
+            # A streamed answer: one piece per HTTP chunk (as the server flushed
+            # it), at most READ_SIZE each. Four times cheaper than read1 here,
+            # which goes through http.client's chunk reader for every piece.
+            yield from raw.read_chunked(READ_SIZE, decode_content=True)
+            return
+        while True:  # Content-Length, or a body that ends when the connection closes
             chunk = raw.read1(READ_SIZE, decode_content=True)  # requests leaves it off
             if not chunk:
                 return
@@ -62,13 +69,22 @@ def broken_answer(exc: BaseException, watchdog: Watchdog, seconds: float) -> Ups
     if watchdog.expired or any(isinstance(c, TimeoutError) for c in found) or _urllib3_timeout(
             found):
         return timed_out(seconds, during_answer=True)
-    if any(isinstance(c, http.client.IncompleteRead) for c in found) or any(
+    if _bad_chunk_size(found):  # urllib3 files it under IncompleteRead too
+        error = UpstreamError("the connection broke during the answer: the server sent a "
+                              "chunk size that is not a number (broken HTTP framing)")
+    elif any(isinstance(c, http.client.IncompleteRead) for c in found) or any(
             "ended prematurely" in str(c) or "IncompleteRead" in str(c) for c in found):
         error = UpstreamError("the connection closed before the answer was complete")
     else:
         error = UpstreamError(f"the connection broke during the answer: {reason(exc)}")
     error.connection_lost = True  # type: ignore[attr-defined]  # retried before any event
     return error
+
+
+def _bad_chunk_size(found: list[BaseException]) -> bool:
+    from urllib3.exceptions import InvalidChunkLength
+
+    return any(isinstance(c, InvalidChunkLength) for c in found)
 
 
 def _urllib3_timeout(found: list[BaseException]) -> bool:
