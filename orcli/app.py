@@ -10,7 +10,6 @@ entry point builds one for the process; a test builds one over byte buffers
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from orcli.render.iostreams import Streams
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from orcli.store.config import Settings
 
 
-@dataclass
 class App(Streams):
     backoff: Backoff | None = None  # None: the client's own (real sleep, real clock)
 
@@ -30,7 +28,7 @@ class App(Streams):
         """An App over these streams (itself when it already is one)."""
         if isinstance(streams, App):
             return streams
-        return cls(**{f.name: getattr(streams, f.name) for f in fields(Streams)})
+        return cls(**streams.parts())  # type: ignore[arg-type]
 
     def client(self, settings: Settings, debug: Callable[[str], None] | None = None,
                notify: Callable[[str], None] | None = None, **options: Any) -> Client:

@@ -8,13 +8,13 @@ into new values, so building a request twice gives the same request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from msgspec import Struct, field
 
-@dataclass(frozen=True)
-class CommandOptions:
+
+class CommandOptions(Struct, frozen=True):
     """What every command's options carry: setting flags, --debug and --no-color."""
 
     settings_flags: Mapping[str, Any] = field(default_factory=dict)
@@ -22,8 +22,7 @@ class CommandOptions:
     no_color: bool = False
 
 
-@dataclass(frozen=True)
-class InputOptions(CommandOptions):
+class InputOptions(CommandOptions, frozen=True):
     """The input flags that chat, stream and price share."""
 
     words: Sequence[str] = ()
@@ -33,8 +32,7 @@ class InputOptions(CommandOptions):
     no_stdin: bool = False
 
 
-@dataclass(frozen=True)
-class BodyOptions:
+class BodyOptions(Struct, frozen=True):
     """The body flags of chat and stream (None = not given); files are named, not read."""
 
     temperature: float | None = None
@@ -56,8 +54,7 @@ class BodyOptions:
         return self.schema is not None or self.json_object
 
 
-@dataclass(frozen=True)
-class RoutingOptions:
+class RoutingOptions(Struct, frozen=True):
     """Routing, reasoning and caching flags (empty or None = not given); request.routing."""
 
     fallbacks: tuple[str, ...] = ()
@@ -80,8 +77,7 @@ class RoutingOptions:
         return self.cache or self.cache_ttl is not None
 
 
-@dataclass(frozen=True)
-class AnswerOptions(InputOptions):
+class AnswerOptions(InputOptions, frozen=True):
     """What chat and stream share: the body, routing, the guards and the usage line."""
 
     body: BodyOptions = field(default_factory=BodyOptions)
@@ -96,19 +92,16 @@ class AnswerOptions(InputOptions):
     attach: Sequence[str] = ()  # -a PATH|URL, in order
 
 
-@dataclass(frozen=True)
-class ChatOptions(AnswerOptions):
+class ChatOptions(AnswerOptions, frozen=True):
     json_out: bool = False
     plain: bool = False
 
 
-@dataclass(frozen=True)
-class StreamOptions(AnswerOptions):
+class StreamOptions(AnswerOptions, frozen=True):
     jsonl: bool = False
 
 
-@dataclass(frozen=True)
-class ModelsOptions(CommandOptions):
+class ModelsOptions(CommandOptions, frozen=True):
     search: str | None = None
     show_id: str | None = None
     max_price: Decimal | None = None
@@ -123,8 +116,7 @@ class ModelsOptions(CommandOptions):
     refresh: bool = False
 
 
-@dataclass(frozen=True)
-class EndpointsOptions(CommandOptions):
+class EndpointsOptions(CommandOptions, frozen=True):
     """`orcli models endpoints ID`."""
 
     model_id: str = ""
@@ -133,8 +125,7 @@ class EndpointsOptions(CommandOptions):
     refresh: bool = False  # for the catalog that suggests close ids
 
 
-@dataclass(frozen=True)
-class PriceOptions(InputOptions):
+class PriceOptions(InputOptions, frozen=True):
     input_tokens: int | None = None
     output_tokens: int = 0
     compare: Sequence[str] = ()

@@ -359,7 +359,7 @@ TEXT_AND_MORE = {
     "tool call": (
         chunk({"content": "a", "tool_calls": [{"index": 0, "id": "c", "function": {
             "name": "f", "arguments": "{}"}}]}),
-        [Content("a"), ToolCall("c", "f", {}), Done(None, GEN_ID, MODEL, "Mistral")],
+        [Content("a"), ToolCall("c", "f", {}, "{}"), Done(None, GEN_ID, MODEL, "Mistral")],
     ),
     "two choices: the first counts": (
         chunk({"content": "a"}) | {"choices": [{"delta": {"content": "a"}},
@@ -462,7 +462,7 @@ def test_tool_call_split_across_many_fragments() -> None:
     fragments = [[call_fragment(0, "call_a", "get_weather")]]
     fragments += [[call_fragment(0, arguments=arguments[i : i + 3])] for i in range(0, 60, 3)]
     seen = events(tool_stream(fragments))
-    assert seen[0] == ToolCall("call_a", "get_weather", json.loads(arguments))
+    assert seen[0] == ToolCall("call_a", "get_weather", json.loads(arguments), arguments)
     assert isinstance(seen[1], Usage)
     assert seen[2] == Done("tool_calls", GEN_ID, MODEL, "Mistral")
 
@@ -474,8 +474,8 @@ def test_interleaved_tool_calls_come_out_in_index_order() -> None:
         [call_fragment(1, arguments='{"y": 2}'), call_fragment(0, arguments=": 1}")],
     ]
     assert events(tool_stream(fragments))[:2] == [
-        ToolCall("call_a", "first", {"x": 1}),
-        ToolCall("call_b", "second", {"y": 2}),
+        ToolCall("call_a", "first", {"x": 1}, '{"x": 1}'),
+        ToolCall("call_b", "second", {"y": 2}, '{"y": 2}'),
     ]
 
 
@@ -493,7 +493,7 @@ ARGUMENT_CASES = {
 )
 def test_tool_call_arguments(arguments: str, expected: object) -> None:
     seen = events(tool_stream([[call_fragment(0, "call_a", "f", arguments)]]))
-    assert seen[0] == ToolCall("call_a", "f", expected)
+    assert seen[0] == ToolCall("call_a", "f", expected, arguments)
 
 
 def test_tool_call_without_index_and_repeated_index_with_new_id() -> None:
@@ -501,7 +501,8 @@ def test_tool_call_without_index_and_repeated_index_with_new_id() -> None:
     first = {"id": "call_a", "function": {"name": "f", "arguments": "{}"}}
     second = {"index": 0, "id": "call_b", "function": {"name": "g", "arguments": '{"n": 1}'}}
     seen = events(tool_stream([[first], [second]]))
-    assert seen[:2] == [ToolCall("call_a", "f", {}), ToolCall("call_b", "g", {"n": 1})]
+    assert seen[:2] == [ToolCall("call_a", "f", {}, "{}"),
+                        ToolCall("call_b", "g", {"n": 1}, '{"n": 1}')]
 
 
 def test_tool_call_name_repeated_in_every_fragment_is_kept_once() -> None:
@@ -509,7 +510,7 @@ def test_tool_call_name_repeated_in_every_fragment_is_kept_once() -> None:
         [call_fragment(0, "call_a", "f", '{"a"')],
         [call_fragment(0, "call_a", "f", ":1}")],
     ]
-    assert events(tool_stream(fragments))[0] == ToolCall("call_a", "f", {"a": 1})
+    assert events(tool_stream(fragments))[0] == ToolCall("call_a", "f", {"a": 1}, '{"a":1}')
 
 
 def test_tool_calls_are_not_emitted_when_the_stream_is_cut() -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NamedTuple, Optional
 
 import typer
 
@@ -20,8 +19,7 @@ from orcli.cli.helptext import CONN, GUARD, INPUT, OUT
 from orcli.errors import UsageError
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One command-line parameter: its Python name, Annotated type and default."""
 
     name: str

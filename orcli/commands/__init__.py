@@ -1,1 +1,1 @@
-"""One module per command: an Options dataclass in, an exit status out."""
+"""One module per command: an Options struct in, an exit status out."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,19 +22,17 @@ from orcli.store.config import Settings, load_settings
 _LABEL_WIDTH = 15
 
 
-@dataclass(frozen=True)
-class KeyOptions(CommandOptions):
+class KeyOptions(CommandOptions, frozen=True):
     json_out: bool = False
     min_remaining: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class GenerationOptions(CommandOptions):
+class GenerationOptions(CommandOptions, frozen=True):
     generation_id: str = ""
     json_out: bool = False
     no_ledger: bool = False
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 def run_key(opts: KeyOptions, streams: Streams) -> int:

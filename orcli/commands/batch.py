@@ -14,10 +14,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from orcli.commands.batch_plan import (
     BatchOptions,
@@ -45,8 +47,7 @@ DEFAULT_PAUSE = 1.0  # seconds, for a 429 that says nothing about when to come b
 LONGEST_PAUSE = 60.0  # a longer Retry-After fails the row with exit 6 (the client says so)
 
 
-@dataclass(frozen=True)
-class RowOutcome:
+class RowOutcome(Struct, frozen=True):
     """One finished row, for the ledger: exactly one of result and error is set."""
 
     batch_id: str

@@ -8,10 +8,11 @@ set aside, and the prices a budget needs are learned once per model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from orcli.errors import UnknownModelError, UsageError
 from orcli.io.inputs import read_body_files
@@ -27,8 +28,7 @@ from orcli.response.result import Result
 from orcli.store.config import Settings, load_settings
 
 
-@dataclass(frozen=True)
-class BatchOptions(CommandOptions):
+class BatchOptions(CommandOptions, frozen=True):
     input_path: str | None = None
     output: str | None = None
     ordered: bool = False
@@ -43,8 +43,7 @@ class BatchOptions(CommandOptions):
     no_ledger: bool = False
 
 
-@dataclass
-class Plan:
+class Plan(Struct):
     settings: Settings
     rows: list[Row]
     skipped: int  # already done in -o FILE

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
+
+from msgspec import Struct, field
 
 from orcli.errors import ExitStatus
 from orcli.io.jsonl import LineWriter
@@ -64,8 +65,7 @@ class AdaptiveLimit:
             self._successes = 0
 
 
-@dataclass
-class Tally:
+class Tally(Struct):
     """What the summary line and the exit code say."""
 
     ok: int = 0
@@ -91,8 +91,7 @@ class Tally:
         return ExitStatus.BATCH_FAILED if self.failed else ExitStatus.OK
 
 
-@dataclass
-class Output:
+class Output(Struct):
     """Writes each finished row's line: at once, or (--ordered) in input order."""
 
     writer: LineWriter

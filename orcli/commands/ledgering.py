@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from orcli.errors import GuardError, OrcliError
 from orcli.models.pricing import format_usd
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
     from orcli.store.ledger import Ledger
 
 
-@dataclass
-class CallLog:
+class CallLog(Struct):
     """The ledger of this run (None when off), its tags, and the budgets it keeps."""
 
     ledger: Ledger | None

@@ -19,8 +19,9 @@ The default model is priced from its built-in entry: no key, no network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from orcli import render
 from orcli.commands.lookup import fetcher
@@ -44,8 +45,7 @@ from orcli.render.iostreams import Streams
 from orcli.store.config import Settings, load_settings
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(Struct, frozen=True):
     """One model's estimate; `costs` is None when its prices are variable."""
 
     prices: ModelPrices

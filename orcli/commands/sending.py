@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from orcli import render
 from orcli.commands.turn import Turn, check_inputs
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
     from orcli.request.guards import Guarded
 
 
-@dataclass
-class Call:
+class Call(Struct):
     """One call, checked and ready: what chat and stream then each send their own way."""
 
     settings: Settings

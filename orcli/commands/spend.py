@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,8 +36,7 @@ from orcli.store.ledger_report import (
 _EXPORT_BATCH = 1000  # records per write: one write per line would be 100,000 syscalls
 
 
-@dataclass(frozen=True)
-class SpendOptions(CommandOptions):
+class SpendOptions(CommandOptions, frozen=True):
     since: str | None = None
     until: str | None = None
     by: str | None = None
@@ -49,9 +47,9 @@ class SpendOptions(CommandOptions):
     import_files: Sequence[str] = ()
     do_import: bool = False
     reconcile: bool = False
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
 
 def run_spend(opts: SpendOptions, streams: Streams) -> int:

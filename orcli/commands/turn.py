@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from orcli.errors import UsageError
 from orcli.io.inputs import gather_messages
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
     from orcli.store.conversation import Conversation
 
 
-@dataclass
-class Turn:
+class Turn(Struct):
     """The messages already in the conversation, and the ones this call adds."""
 
     conversation: Conversation | None

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+
+from msgspec import Struct, field
 
 from orcli.errors import UpstreamError, describe_api_error, squeeze
 from orcli.http.sse import StreamCut, iter_data
@@ -115,8 +116,7 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
     return text
 
 
-@dataclass(slots=True)
-class _CallParts:
+class _CallParts(Struct):
     """One tool call being put together from its fragments."""
 
     index: int

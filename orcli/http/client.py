@@ -29,12 +29,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import chain
 from typing import Any, TypeVar
 
 import requests
 import urllib3.exceptions
+from msgspec import Struct
 
 from orcli.errors import (
     OrcliError,
@@ -62,16 +62,14 @@ T = TypeVar("T")
 CACHE_STATUS_HEADER = "X-OpenRouter-Cache-Status"
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(Struct, frozen=True):
     """A whole JSON answer, and what the response cache said of it (HIT, MISS or None)."""
 
     answer: dict[str, Any]
     cache_status: str | None = None
 
 
-@dataclass(frozen=True)
-class StreamReply:
+class StreamReply(Struct, frozen=True):
     """A stream's events as they come, and what the response cache said of it."""
 
     events: Iterator[Event]

@@ -13,7 +13,8 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from orcli.errors import (
     ExitStatus,
@@ -27,8 +28,7 @@ from orcli.errors import (
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524, 529})
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(Struct, frozen=True):
     """How long to wait between attempts; tests install a fast one with a recording sleep."""
 
     base: float = 1.0

@@ -25,9 +25,10 @@ import math
 import os
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.store.config import NotARegularFile, read_regular_file
 
@@ -46,8 +47,7 @@ _BUCKET_LIMIT = 1024 * 1024
 Model = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class CachedCatalog:
+class CachedCatalog(Struct, frozen=True):
     """The models read from a cache file and when they were fetched (epoch seconds)."""
 
     models: list[Model]
@@ -180,8 +180,7 @@ def _bucket(key: str, count: int) -> int:
     return zlib.crc32(key.encode()) % count
 
 
-@dataclass(frozen=True)
-class IndexHit:
+class IndexHit(Struct, frozen=True):
     """What the index says about one model: its facts (None: not in the catalog)."""
 
     facts: list[Any] | None

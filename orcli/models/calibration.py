@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from statistics import median
+
+from msgspec import Struct
 
 # Calls whose billed/counted ratio is outside these bounds say more about the call
 # (images or files, cached prompts, a provider's own system prompt) than about the
@@ -22,8 +23,7 @@ MAX_RATIO = Decimal("2")
 CALLS_USED = 20
 
 
-@dataclass(frozen=True)
-class Calibration:
+class Calibration(Struct, frozen=True):
     """The median billed/counted ratio of a model's last `calls` usable calls."""
 
     ratio: Decimal

@@ -10,9 +10,11 @@ counts as the context length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from orcli.models.pricing import ModelPrices, json_object, prices_from_model
 
@@ -22,8 +24,7 @@ MAX_CREATED = 253_402_300_799
 Model = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ModelFacts:
+class ModelFacts(Struct, frozen=True):
     """One model as orcli knows it; None fields are unknown."""
 
     prices: ModelPrices  # prices per token, context length, max output

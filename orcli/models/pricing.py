@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import GuardError
 
@@ -53,8 +54,7 @@ class VariablePriceError(GuardError):
     """The model's price is variable or unknown, so no cost can be promised."""
 
 
-@dataclass(frozen=True)
-class ModelPrices:
+class ModelPrices(Struct, frozen=True):
     """Per-token USD prices and limits of one model; None = variable, or unknown if `unknown`.
 
     Variable prices ("-1", the auto router) depend on the model picked; unknown ones
@@ -84,8 +84,7 @@ class ModelPrices:
         return per_million(self.completion)
 
 
-@dataclass(frozen=True)
-class Costs:
+class Costs(Struct, frozen=True):
     """The input and output sides of one request's cost, in USD."""
 
     input_cost: Decimal

@@ -7,9 +7,10 @@ missing, so one malformed entry never breaks a listing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.models.facts import created_at, input_modalities, model_limits
 from orcli.models.pricing import per_million
@@ -34,8 +35,7 @@ def matches_search(model: Model, text: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _Filter:
+class _Filter(Struct, frozen=True):
     search: str | None
     max_price: Decimal | None
     min_context: int | None

@@ -41,8 +41,9 @@ joins them; any other part (image, audio, file) makes the count an estimate.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from orcli.models.tekken import count_text_upto
 from orcli.models.tokenizers import template_for
@@ -53,8 +54,7 @@ _PAIR = 2  # every [X] ... [/X] wrapper, and [TOOL_CALLS] + [ARGS] in a tool cal
 _JOIN = "\n\n"  # what mistral-common puts between the texts it merges
 
 
-@dataclass(frozen=True)
-class TokenCount:
+class TokenCount(Struct, frozen=True):
     """A prompt's token count; `exact` is False when it is an estimate.
 
     `complete` is False when counting stopped once past a limit: `tokens` is then a
@@ -66,8 +66,7 @@ class TokenCount:
     complete: bool = True
 
 
-@dataclass
-class _Turn:
+class _Turn(Struct):
     """One message after mistral-common's merging of back-to-back user or assistant messages."""
 
     role: str

@@ -13,30 +13,43 @@ on a terminal. The spinner wants stdout and stderr both on a terminal.
 
 from __future__ import annotations
 
+import copy
 import errno
 import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from orcli.render.escapes import DIM, RESET, safe_text
 
 
-@dataclass
 class Streams:
-    stdin: BinaryIO
-    stdout: BinaryIO
-    stderr: BinaryIO
-    stdin_isatty: bool = False
-    stdout_isatty: bool = False
-    stderr_isatty: bool = False
-    env: Mapping[str, str] = field(default_factory=dict)
-    color_off: bool = False  # --no-color
-    # The streams that could not be written, shared by every copy (without_color),
-    # so the entry point can silence them before the interpreter's final flush.
-    failed: set[str] = field(default_factory=set, repr=False)
+    """stdin, stdout and stderr (binary), their TTY flags, the environment and --no-color.
+
+    A plain class, not a Struct: the entry point builds one before anything
+    else, and `--version` should not pay for loading msgspec.
+    """
+
+    def __init__(self, stdin: BinaryIO, stdout: BinaryIO, stderr: BinaryIO,
+                 stdin_isatty: bool = False, stdout_isatty: bool = False,
+                 stderr_isatty: bool = False, env: Mapping[str, str] | None = None,
+                 color_off: bool = False, failed: set[str] | None = None) -> None:
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.stdin_isatty = stdin_isatty
+        self.stdout_isatty = stdout_isatty
+        self.stderr_isatty = stderr_isatty
+        self.env: Mapping[str, str] = {} if env is None else env
+        self.color_off = color_off  # --no-color
+        # The streams that could not be written, shared by every copy (without_color),
+        # so the entry point can silence them before the interpreter's final flush.
+        self.failed: set[str] = set() if failed is None else failed
+
+    def parts(self) -> dict[str, object]:
+        """The arguments that build these streams again (App.around)."""
+        return {name: getattr(self, name) for name in (
+            "stdin", "stdout", "stderr", "stdin_isatty", "stdout_isatty", "stderr_isatty",
+            "env", "color_off", "failed")}
 
     @classmethod
     def from_process(cls) -> Streams:
@@ -101,7 +114,11 @@ class Streams:
 
     def without_color(self, off: bool = True) -> Streams:
         """The same streams with colour turned off (--no-color), or self when `off` is False."""
-        return replace(self, color_off=True) if off else self
+        if not off:
+            return self
+        twin = copy.copy(self)  # an App stays an App, with its backoff
+        twin.color_off = True
+        return twin
 
     @property
     def stdout_color(self) -> bool:

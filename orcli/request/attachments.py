@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import UsageError
 
@@ -23,8 +24,7 @@ _KIND_WORDS = {"image": "an image", "pdf": "a PDF", "audio": "audio"}
 _KNOWN = "PNG, JPEG, WebP or GIF image, a PDF, or WAV or MP3 audio"
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(Struct, frozen=True):
     """One -a value: what the user gave, its kind and the content part that carries it."""
 
     label: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import UsageError
 from orcli.request.messages import Source, check_messages, decode_input
@@ -21,16 +22,14 @@ ROW_ONLY = frozenset({"id", "prompt", "system"})
 OPENAI_BATCH_KEYS = frozenset({"custom_id", "method", "url", "body"})
 
 
-@dataclass(frozen=True)
-class Defaults:
+class Defaults(Struct, frozen=True):
     """What the flags give every row: a body without messages, and the -s text."""
 
     body: Mapping[str, Any]
     system: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(Struct, frozen=True):
     """One input row, ready to send: its id, 1-based line number and compact body."""
 
     id: str

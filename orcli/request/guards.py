@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeGuard
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from orcli.errors import GuardError, UnknownModelError, UsageError
 from orcli.models.pricing import (
@@ -45,8 +47,7 @@ if TYPE_CHECKING:
 _TEMPLATE_ALLOWANCE = 8
 
 
-@dataclass
-class PromptSize:
+class PromptSize(Struct):
     """The input's token count, counted at most once, and a cheap bound that needs no count."""
 
     model: str
@@ -54,7 +55,7 @@ class PromptSize:
     tools: list[dict[str, Any]] | None = None
     # Scales an estimate by what the model's recent calls were billed (never an exact count).
     calibration: Calibration | None = None
-    _counted: TokenCount | None = field(default=None, init=False, repr=False)
+    _counted: TokenCount | None = None  # the count, once made
 
     def count(self, limit: int | None = None) -> TokenCount:
         """The count the guards use: orcli's own, an estimate scaled by its calibration."""
@@ -114,8 +115,7 @@ def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-@dataclass(frozen=True)
-class ModelLimits:
+class ModelLimits(Struct, frozen=True):
     """What the guards know of the models a request may be served by (passed in, not looked up).
 
     `contexts` has every listed model, None where its context is not known;
@@ -126,8 +126,7 @@ class ModelLimits:
     prices: Sequence[ModelPrices] = ()
 
 
-@dataclass(frozen=True)
-class Guarded:
+class Guarded(Struct, frozen=True):
     """A body that passed the guards, its worst-case cost when prices were known, and its size."""
 
     body: dict[str, Any]

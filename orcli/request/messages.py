@@ -7,7 +7,8 @@ Nothing is trimmed or dropped: what the user typed or piped is sent as is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from orcli.errors import UsageError
 from orcli.request.payload import parse_json_flag
@@ -18,8 +19,7 @@ ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
 STDIN = "stdin"  # the label of what was read from stdin
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """One piece of input: where it came from (for error messages) and its bytes."""
 
     label: str

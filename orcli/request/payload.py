@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import UsageError
 from orcli.options import BodyOptions
@@ -32,14 +33,15 @@ RESERVED_OPTIONS = {
 TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
-@dataclass(frozen=True)
-class BodyFiles:
+class BodyFiles(Struct, frozen=True):
     """The text of the files the body flags name, read before building (see orcli.io)."""
 
     schema: str | None = None
     schema_name: str = "response"
     tools: str | None = None
 
+
+NO_FILES = BodyFiles()  # no schema or tools file named
 
 # Body fields that have a flag of their own: `-o` may set them only when the flag
 # is not given, and then gets the flag's checks.
@@ -52,7 +54,7 @@ FLAG_FIELDS = {
 
 
 def build_payload(
-    model: str, messages: list[dict], opts: BodyOptions, files: BodyFiles = BodyFiles(),
+    model: str, messages: list[dict], opts: BodyOptions, files: BodyFiles = NO_FILES,
     stream: bool = False,
 ) -> dict[str, Any]:
     """The JSON body for POST /chat/completions."""

@@ -7,9 +7,10 @@ Pure: the stream reader (`orcli.http.chunks`) makes these from OpenRouter's chun
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias
+
+from msgspec import Struct, field
 
 # A cost past these bounds is no price a provider charged: a hostile or broken
 # server's number, read as unknown rather than carried into sums and JSON.
@@ -17,26 +18,22 @@ _MAX_COST = Decimal(10) ** 9
 _MIN_COST_EXPONENT = -30
 
 
-@dataclass(frozen=True, slots=True)
-class Content:
+class Content(Struct, frozen=True):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reasoning:
+class Reasoning(Struct, frozen=True):
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+class ToolCall(Struct, frozen=True):
     id: str
     name: str
     arguments: object  # parsed JSON; the raw string when it does not parse
-    raw_arguments: str = field(default="", compare=False)  # as sent, for conversation files
+    raw_arguments: str = ""  # as sent, for conversation files
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(Struct, frozen=True):
     prompt_tokens: int
     completion_tokens: int
     cost: Decimal | None
@@ -45,8 +42,7 @@ class Usage:
     cached_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
+class Done(Struct, frozen=True):
     finish_reason: str | None
     id: str | None
     model: str | None

@@ -6,8 +6,9 @@ batch all read a Result, so they agree on what the answer was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import UpstreamError
 from orcli.response.events import (
@@ -22,8 +23,7 @@ from orcli.response.events import (
 )
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Struct, frozen=True):
     """What the model answered, and the facts about the call that came with it."""
 
     text: str = ""
@@ -36,7 +36,7 @@ class Result:
     model: str | None = None  # the model that served, which a fallback may change
     provider: str | None = None
     cache_status: str | None = None  # X-OpenRouter-Cache-Status, e.g. "HIT"
-    raw: dict[str, Any] | None = field(default=None, repr=False)  # the JSON answer, for --json
+    raw: dict[str, Any] | None = None  # the JSON answer, for --json
 
     @property
     def cached(self) -> bool:

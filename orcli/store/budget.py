@@ -10,9 +10,10 @@ Billed and estimated costs count; unknown costs cannot, and count as 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+
+from msgspec import Struct
 
 from orcli.errors import ConfigError, GuardError
 from orcli.models.pricing import format_usd
@@ -21,8 +22,7 @@ from orcli.store.ledger_record import utc_text
 from orcli.store.ledger_report import sum_costs
 
 
-@dataclass(frozen=True)
-class BudgetState:
+class BudgetState(Struct, frozen=True):
     """The budgets set and what the ledger says was spent in this UTC day and month."""
 
     daily: Decimal | None

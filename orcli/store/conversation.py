@@ -15,9 +15,10 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from orcli.errors import UsageError
 from orcli.io.inputs import read_capped
@@ -29,8 +30,7 @@ LOCK_SUFFIX = ".lock"
 Notify = Callable[[str], None]
 
 
-@dataclass
-class Conversation:
+class Conversation(Struct):
     """The messages read from FILE (none when new) and where to write them back."""
 
     label: str  # "-C FILE" as the user wrote it, for messages

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import asdict, fields
 
 from orcli.models.pricing import ModelPrices, cost, format_decimal
 from orcli.response.result import Result
@@ -25,8 +27,7 @@ COUNT_KINDS = ("exact", "estimate")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
 
-@dataclass
-class LedgerRecord:
+class LedgerRecord(Struct):
     """One answered request (a success, an error reply, a cut stream)."""
 
     time: str  # UTC, TIME_FORMAT

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
+
+from msgspec import Struct, field
 
 from orcli.errors import ConfigError, OrcliError, UsageError
 from orcli.store.ledger import Ledger
@@ -33,8 +34,7 @@ _GROUP_SQL = {
 }
 
 
-@dataclass(frozen=True)
-class SpendGroup:
+class SpendGroup(Struct, frozen=True):
     """One line of `orcli spend`: a group's calls, tokens and cost."""
 
     group: str
@@ -50,8 +50,7 @@ class SpendGroup:
                 "estimated_calls": self.estimated_calls}
 
 
-@dataclass(frozen=True)
-class SpendFilter:
+class SpendFilter(Struct, frozen=True):
     """Which records count: a time window (UTC, `until` excluded) and tags that must match."""
 
     since: datetime | None = None
