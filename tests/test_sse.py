@@ -770,3 +770,25 @@ def test_encrypted_blocks_without_an_index_stay_separate() -> None:
                {"type": "reasoning.summary", "summary": "med up."}]
     assert details_of(summary, [first], [second]) == [
         {"type": "reasoning.summary", "summary": "Summed up."}, first, second]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    # Joined by hand: text() leaves out lone surrogates, which a server may send escaped.
+    | st.lists(st.characters() | st.sampled_from("\ud800\udfff\x00")).map("".join),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=JSON_VALUES, ascii_only=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_chunk_is_read_exactly_as_json_reads_it(value: object, ascii_only: bool) -> None:
+    # Big integers, lone surrogate escapes, 1e400 (Infinity) and raw control
+    # characters all come through as Python's json module reads them.
+    text = json.dumps(usage_chunk(extra=value), ensure_ascii=ascii_only)
+    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
+        text = json.dumps(usage_chunk(extra=value))  # UTF-8 has no lone surrogates: escaped
+    (usage,) = [e for e in events(stream(text)) if isinstance(e, Usage)]
+    assert usage.raw["extra"] == json.loads(text)["usage"]["extra"]
