@@ -65,7 +65,8 @@ def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError,
             if text is None:
                 yield from state.feed(chunk, on_error)
                 continue
-            state.note_ids(chunk)
+            if state.model is None:  # OpenRouter repeats them in every chunk
+                state.note_ids(chunk)
             if text:
                 if text[-1] >= "\ud800" or state.pending:  # a surrogate pair split over deltas
                     text = state.join_surrogates(text)

@@ -40,6 +40,12 @@ def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
     kind = ""  # the event's `event:` field; "error" makes its data an error object
     # The end of the stream also ends its last line, as a newline would.
     for piece in chain(*_without_bom(chunks), (b"\n",)):
+        if (piece[:7] == b"data: {" and piece[-2:] == b"\n\n" and not data and not kind
+                and not lines.waiting() and piece.count(b"\n") == 2 and b"\r" not in piece):
+            # Most of a stream: one whole event in one piece, a JSON object on one
+            # data line. It needs no line splitting (a third of the time per event).
+            yield _decode(piece[6:-2])
+            continue
         for line in lines.feed(piece):
             if line.startswith("data:"):
                 value = line[6:] if line[5:6] == " " else line[5:]
@@ -104,6 +110,10 @@ class _LineBuffer:
         self.tail: list[bytes] = []  # pieces of the line still waiting for its line ending
         self.tail_size = 0
         self.after_cr = False  # the last piece ended with CR: a LF opening the next is its pair
+
+    def waiting(self) -> bool:
+        """Part of a line is held, or a CR that a LF may pair with."""
+        return bool(self.tail) or self.after_cr
 
     def feed(self, piece: bytes) -> Iterable[str]:
         """The lines this piece completes."""
