@@ -4,8 +4,8 @@ Each event from `orcli.http.chunks` goes straight to an output: `TextOutput` (th
 answer on stdout, reasoning on stderr when asked) or `JsonlOutput` (one JSON
 object per event, flushed). Both write once per event and remember only the
 last character printed, so the cost per chunk does not grow with the answer.
-The text is flushed once per read of the network, before orcli waits for the
-next (the client calls `after_read`): a read often brings several events.
+The text is flushed once per piece of the body (an HTTP chunk, as the server
+flushed it), before orcli waits for the next (the client calls `after_read`).
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def relay_stream(client: Client, body: dict[str, Any], opts: StreamOptions, stre
     relayed = relayed or Relayed()
     builder = relayed.builder
     try:
-        # Flushed once per read of the network: each piece shows as soon as it has
-        # arrived, with one write to stdout per read instead of one per event.
+        # Flushed once per piece of the body: it shows as soon as it has arrived,
+        # with one write to stdout per piece however many events it holds.
         with client.stream(body, headers=request_headers(opts),
                            after_read=streams.stdout.flush) as reply:
             relayed.seen = reply.seen
@@ -161,12 +161,14 @@ class TextOutput(_Output):
         self.calls: list[dict[str, Any]] = []
 
     def content(self, event: Content) -> None:
-        self.before_output()
-        self.end_reasoning()
+        if self.last_char == "" or self.reasoning_last not in ("", "\n"):
+            # The first text stops the spinner; text after shown reasoning ends its line.
+            self.before_output()
+            self.end_reasoning()
         # Noted before writing: a Ctrl-C landing just after the write must
         # still see the text and end its line.
         self.last_char = event.text[-1]
-        self.streams.out(render.answer_text(self.streams, event.text))  # flushed per read
+        self.streams.out(render.answer_text(self.streams, event.text))  # flushed per piece
 
     def reasoning(self, event: Reasoning) -> None:
         self.show(event)
@@ -233,7 +235,7 @@ class JsonlOutput(_Output):
         self.streams.out(dumps_json({
             "type": "usage", "prompt_tokens": event.prompt_tokens,
             "completion_tokens": event.completion_tokens, "cost": event.cost,
-        }) + "\n")  # flushed once per read of the network, with the events around it
+        }) + "\n")  # flushed once per piece, with the events around it
 
     def done(self, event: Done) -> None:
         self.end_reasoning()
@@ -260,7 +262,7 @@ class JsonlOutput(_Output):
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.before_output()
-        self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n")  # flushed per read
+        self.streams.out(json.dumps(obj, ensure_ascii=False) + "\n")  # flushed per piece
 
 
 def tool_call_dict(event: ToolCall) -> dict[str, Any]:

@@ -9,7 +9,8 @@ a read can fail becomes one UpstreamError.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from orcli.errors import (
@@ -28,25 +29,32 @@ READ_SIZE = 64 * 1024
 MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
-def iter_body(response: Any, watchdog: Watchdog, seconds: float) -> Iterator[bytes]:
-    """The body's bytes as they arrive; a failure becomes one clear error."""
+def iter_body(response: Any, watchdog: Watchdog, seconds: float,
+              after_read: Callable[[], None] = lambda: None) -> Iterator[bytes]:
+    """The body's bytes as they arrive; a failure to read becomes one clear error.
+
+    `after_read` runs when the next piece is asked for, so once the caller has
+    handled this one (a stream's flush of stdout); what it raises is its own.
+    """
     raw = response.raw
-    try:
-        if raw.chunked and raw.supports_chunked_reads():
-            # A streamed answer: one piece per HTTP chunk (as the server flushed
-            # it), at most READ_SIZE each. Four times cheaper than read1 here,
-            # which goes through http.client's chunk reader for every piece.
-            yield from raw.read_chunked(READ_SIZE, decode_content=True)
+    if raw.chunked and raw.supports_chunked_reads():
+        # A streamed answer: one piece per HTTP chunk (as the server flushed it),
+        # at most READ_SIZE each. Four times cheaper than read1 here, which goes
+        # through http.client's chunk reader for every piece.
+        pieces = raw.read_chunked(READ_SIZE, decode_content=True)
+    else:  # Content-Length, or a body that ends when the connection closes
+        pieces = iter(partial(raw.read1, READ_SIZE, decode_content=True), b"")
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration:
             return
-        while True:  # Content-Length, or a body that ends when the connection closes
-            chunk = raw.read1(READ_SIZE, decode_content=True)  # requests leaves it off
-            if not chunk:
-                return
-            yield chunk
-    except UpstreamError:
-        raise
-    except Exception as exc:  # socket, http.client and urllib3 errors alike
-        raise broken_answer(exc, watchdog, seconds) from None
+        except UpstreamError:
+            raise
+        except Exception as exc:  # socket, http.client and urllib3 errors alike
+            raise broken_answer(exc, watchdog, seconds) from None
+        yield piece
+        after_read()
 
 
 def read_body(response: Any, watchdog: Watchdog, seconds: float) -> bytes:

@@ -115,11 +115,11 @@ class Client:
 
     @contextmanager
     def stream(self, body: dict[str, Any], headers: dict[str, str] | None = None,
-               after_read: Callable[[], None] | None = None) -> Iterator[StreamReply]:
+               after_read: Callable[[], None] = lambda: None) -> Iterator[StreamReply]:
         """POST a streaming request; yields its events as they arrive.
 
-        `after_read` runs once the events of each read of the network are handled
-        (stdout's flush). Retries end once the first event is in: after that the
+        `after_read` runs once the events of each piece of the body (an HTTP chunk)
+        are handled (stdout's flush). Retries end once the first event is in: after that the
         caller may have printed text, and a second answer would repeat it.
         """
         url, all_headers, data = self._post_parts(body, headers)
@@ -218,7 +218,7 @@ class Client:
 
     def _stream_attempt(
         self, url: str, headers: dict[str, str], data: bytes,
-        after_read: Callable[[], None] | None,
+        after_read: Callable[[], None],
     ) -> tuple[requests.Response, Iterator[Event], StreamState]:
         seconds = self.settings.timeout
         response = self._open("POST", url, headers, data)
@@ -237,12 +237,10 @@ class Client:
             self.watchdog.disarm()
             raise
 
-    def _events(self, response: requests.Response, after_read: Callable[[], None] | None,
+    def _events(self, response: requests.Response, after_read: Callable[[], None],
                 seen: StreamState) -> Iterator[Event]:
         """The stream's events; each one is progress, and keeps the watchdog away."""
-        chunks = iter_body(response, self.watchdog, self.settings.timeout)
-        if after_read is not None:
-            chunks = _each_then(chunks, after_read)
+        chunks = iter_body(response, self.watchdog, self.settings.timeout, after_read)
         progress = self.watchdog.progress
         for event in iter_events(chunks, state=seen):
             progress()
@@ -291,13 +289,6 @@ class Client:
             raise redirected(response.status_code, url, response.headers.get("location"),
                              self.settings.base_url)
         return response
-
-
-def _each_then(chunks: Iterator[bytes], after: Callable[[], None]) -> Iterator[bytes]:
-    """The chunks, with `after` called once each one's events are handled."""
-    for chunk in chunks:
-        yield chunk  # the SSE reader asks for the next chunk once this one is handled
-        after()
 
 
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:

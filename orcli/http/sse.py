@@ -40,10 +40,11 @@ def iter_data(chunks: Iterable[bytes]) -> Iterator[str]:
     kind = ""  # the event's `event:` field; "error" makes its data an error object
     # The end of the stream also ends its last line, as a newline would.
     for piece in chain(*_without_bom(chunks), (b"\n",)):
-        if (piece[:7] == b"data: {" and piece[-2:] == b"\n\n" and not data and not kind
-                and not lines.waiting() and piece.count(b"\n") == 2 and b"\r" not in piece):
+        if (piece.startswith(b"data: {") and piece.find(b"\n") == len(piece) - 2
+                and piece.endswith(b"\n\n") and b"\r" not in piece
+                and not (data or kind or lines.tail or lines.after_cr)):
             # Most of a stream: one whole event in one piece, a JSON object on one
-            # data line. It needs no line splitting (a third of the time per event).
+            # data line. It needs no line splitting (half the time per event).
             yield _decode(piece[6:-2])
             continue
         for line in lines.feed(piece):
@@ -110,10 +111,6 @@ class _LineBuffer:
         self.tail: list[bytes] = []  # pieces of the line still waiting for its line ending
         self.tail_size = 0
         self.after_cr = False  # the last piece ended with CR: a LF opening the next is its pair
-
-    def waiting(self) -> bool:
-        """Part of a line is held, or a CR that a LF may pair with."""
-        return bool(self.tail) or self.after_cr
 
     def feed(self, piece: bytes) -> Iterable[str]:
         """The lines this piece completes."""
