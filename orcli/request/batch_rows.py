@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from msgspec import Struct
 
 from orcli.errors import UsageError
@@ -137,8 +138,8 @@ def check_fields(body: dict[str, Any], where: str) -> None:
 
 
 def compact(body: dict[str, Any]) -> bytes:
-    """The body as compact UTF-8 JSON."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The body as compact UTF-8 JSON, as the client sends it."""
+    return msgspec.json.encode(body)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
