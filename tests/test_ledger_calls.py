@@ -130,6 +130,28 @@ def test_price_calibrates_an_estimate_from_billed_calls(server, run, ledger_env,
     assert (out["input_tokens"], out["calibrated_on"]) == (7, 3)
 
 
+def test_a_full_calibration_is_counted_again_only_once_in_ten_calls(server, run, ledger_env,
+                                                                     isolated_env):
+    # Counting after the answer loads the vocabulary (0.2 s, 50 MB) for a call that
+    # needed no count; with 20 calibrated calls on record, only every tenth pays.
+    from orcli.models import tekken
+    from tests.test_guards import cache_models, catalog_model
+    from tests.test_ledger import make
+
+    cache_models(isolated_env, server.base_url,
+                 [catalog_model("vendor/est", "0.000001", "0.000002")])
+    seed = Ledger(Path(ledger_env["ORCLI_LEDGER"]), lambda _: None)
+    for _ in range(20):
+        assert seed.record(make(model_served="vendor/est", prompt_tokens=7,
+                                counted_prompt_tokens=5, count_kind="estimate"))
+    tekken._tekken.cache_clear()  # as in a new process: this one's tests may have counted
+    for _ in range(10):
+        server.json(completion("ok", model="vendor/est",
+                               use={"prompt_tokens": 7, "completion_tokens": 1}))
+        run("chat", "-m", "vendor/est", "hi there", env=ledger_env)
+    assert [r.counted_prompt_tokens for r in records(ledger_env)[20:]] == [None] * 9 + [5]
+
+
 def test_an_error_body_is_not_billed(server, run, ledger_env):
     server.json(error_body(400, "bad"), status=400)
     run("chat", "hi", env=ledger_env, expect=4)

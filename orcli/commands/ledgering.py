@@ -82,7 +82,9 @@ class CallLog(Struct):
         from orcli.store.ledger_record import record_from_result
 
         body = guarded.body if guarded else {}
-        counted, kind = _own_count(guarded, result, partial is not None)
+        cut = partial is not None
+        counted, kind = _own_count(guarded, result, cut) if cut or self._count_teaches(
+            guarded, result) else (None, None)
         self.ledger.record(record_from_result(
             result, command=self.command, base_url=self.settings.base_url,
             model_asked=str(body.get("model") or self.settings.model), exit_code=exit_code,
@@ -94,6 +96,47 @@ class CallLog(Struct):
             model_served=partial.model if partial else None,
             provider=partial.provider if partial else None,
             partial_completion_tokens=_partial_tokens(partial)))
+
+
+    def _count_teaches(self, guarded: Guarded | None, result: Result | None) -> bool:
+        """Whether counting this answered call's prompt is worth its cost to the calibration.
+
+        The count is free when the guards made it or this process has the vocabulary
+        (a batch); otherwise it costs the vocabulary's load, about 0.2 s and 50 MB,
+        after the answer. So a model whose calibration is full (its last 20 usable
+        calls) is counted again once every REFRESH_EVERY calls: the window still
+        moves with the model, at a tenth of the cost.
+        """
+        if guarded is None or result is None or self.ledger is None:
+            return True
+        from orcli.models.tekken import vocabulary_loaded
+
+        if guarded.prompt.counted or vocabulary_loaded():
+            return True
+        from orcli.models.calibration import CALLS_USED
+
+        served = result.model or guarded.prompt.model
+        calibration = (guarded.prompt.calibration if served == guarded.prompt.model
+                       else ledger_calibration(self.ledger, served))
+        if calibration is None or calibration.calls < CALLS_USED:
+            return True
+        try:
+            return calls_since_counted(self.ledger, served) >= REFRESH_EVERY - 1
+        except OrcliError:
+            return False
+
+
+# A model whose calibration is full is counted again once in this many calls.
+REFRESH_EVERY = 10
+
+
+def calls_since_counted(ledger: Ledger, model: str) -> int:
+    """The model's records since the newest one orcli counted by estimate."""
+    ((calls,),) = ledger.query(
+        "SELECT count(*) FROM record WHERE model_served = ?1 AND id > coalesce(("
+        "SELECT max(id) FROM record WHERE model_served = ?1 AND count_kind = 'estimate' "
+        "AND counted_prompt_tokens > 0), 0)", (model,))
+    return int(calls)
 
 
 def ledger_calibration(ledger: Ledger | None, model: str) -> Calibration | None:

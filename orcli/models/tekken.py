@@ -186,6 +186,11 @@ def _without_surrogates(text: str) -> str:
     return text
 
 
+def vocabulary_loaded() -> bool:
+    """Whether this process has read the vocabulary already (counting is cheap then)."""
+    return _tekken.cache_info().currsize > 0
+
+
 @functools.cache
 def _tekken() -> tuple[Any, str]:
     """The Tekken tiktoken.Encoding and its regex pattern, read from orcli's data file once."""

@@ -69,6 +69,11 @@ class PromptSize(Struct):
 
         return replace(raw, tokens=apply(raw.tokens, cal))
 
+    @property
+    def counted(self) -> bool:
+        """The whole prompt was counted already (by a guard): counting again is free."""
+        return self._counted is not None and self._counted.complete
+
     def raw_count(self, limit: int | None = None) -> TokenCount:
         """The TokenCount from orcli.models.tokens (loads the vocabulary on first use).
 
