@@ -5,6 +5,7 @@ same request many times, so replies here are chosen by method and path and
 reused. Each benchmark case gets its own path prefix (its own base URL):
 
     POST /chat/api/v1/chat/completions     a short non-streamed answer
+    POST /chat-est/api/v1/...              the same, served by ESTIMATED_MODEL
     POST /stream/api/v1/chat/completions   a STREAM_CHUNKS-chunk answer, sent at a steady
                                            pace over --stream-seconds (like a real stream)
     POST /stream-unpaced/api/v1/...        the same, sent as fast as the server can
@@ -47,6 +48,7 @@ BATCH_DELAY = 0.05  # seconds before each batch answer
 PACE_EVERY = 10  # chunks between two pauses
 CATALOG_SIZE = 400
 CHAT_ANSWER = "Hello! How can I help you today?"
+ESTIMATED_MODEL = "vendor/estimated"  # a model orcli counts by estimate, not exactly
 
 
 class RepeatingFakeOpenRouter(FakeOpenRouter):
@@ -227,6 +229,9 @@ def build_server(stream_seconds: float = STREAM_SECONDS,
     sse_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     chat = json.dumps(completion(CHAT_ANSWER)).encode()
     server.route("POST", "/chat/api/v1/chat/completions", Reply(200, json_headers, [chat]))
+    estimated = json.dumps(completion(CHAT_ANSWER, model=ESTIMATED_MODEL)).encode()
+    server.route("POST", "/chat-est/api/v1/chat/completions",
+                 Reply(200, json_headers, [estimated]))
     # Chunked framing is what lets a reply pause (a float in its writes) before the body.
     server.route("POST", "/batch/api/v1/chat/completions",
                  Reply(200, json_headers, [batch_delay, chat], framing="chunked"))

@@ -6,6 +6,9 @@ providers, 3 tags each) against an absolute bound as well as the Typer floor.
 `chat-ledger`: the same `echo hi | orcli chat` with the ledger on and with
 ORCLI_LEDGER=off; the write must not be felt (≤ 1.1×). Its check fails until
 chat records its calls, so a ledger that is not written is never timed as fast.
+`chat-ledger-estimate`: the same for a model orcli counts by estimate whose
+calibration is full (20 calls on record), where counting the prompt for the
+calibration after every answer would load the vocabulary each time.
 """
 
 from __future__ import annotations
@@ -112,5 +115,40 @@ def make_chat_ledger_setup(command: Command, root: Path) -> Callable[[Path], str
         except sqlite3.Error:
             count = 0
         return None if count else "chat wrote no ledger record (not wired into chat yet)"
+
+    return setup
+
+
+def chat_estimate_commands(orcli: list[str], env: dict[str, str], hi: Path, root: Path,
+                           model: str, check: Callable[[bytes, bytes], str | None]
+                           ) -> dict[str, Command]:
+    """`echo hi | orcli chat -m MODEL`, ledger on (MODEL's calibration full) and off."""
+    on = env | {"ORCLI_LEDGER": str(root / "chat-estimate.db")}
+    off = env | {"ORCLI_LEDGER": "off"}
+    argv = orcli + ["chat", "-m", model]
+    return {
+        "orcli": Command(f"echo hi | orcli chat -m {model} (ledger on, calibrated)", argv, on,
+                         stdin=hi, check=check),
+        "off": Command(f"echo hi | orcli chat -m {model} (ORCLI_LEDGER=off)", argv, off,
+                       stdin=hi, check=check),
+    }
+
+
+def make_calibrated_setup(root: Path, model: str) -> Callable[[Path], str | None]:
+    """A ledger holding 20 billed calls of `model` next to orcli's own counts."""
+    def setup(scratch: Path) -> str | None:
+        from orcli.models.calibration import CALLS_USED
+        from orcli.store.ledger import Ledger
+        from orcli.store.ledger_record import LedgerRecord, utc_text
+
+        ledger = Ledger(root / "chat-estimate.db", print)
+        now = datetime.now(UTC)
+        for i in range(CALLS_USED):
+            ledger.record(LedgerRecord(
+                time=utc_text(now - timedelta(minutes=CALLS_USED - i)), command="chat",
+                base_url="http://127.0.0.1/api/v1", model_asked=model, model_served=model,
+                exit_code=0, prompt_tokens=7, completion_tokens=9,
+                counted_prompt_tokens=5, count_kind="estimate"))
+        return None
 
     return setup

@@ -26,6 +26,7 @@ from catalog_scale import synthetic_catalog
 from fake_server_main import (
     CATALOG_SIZE,
     CHAT_ANSWER,
+    ESTIMATED_MODEL,
     STREAM_CHUNKS,
     STREAM_SECONDS,
     stream_text,
@@ -42,7 +43,9 @@ from harness import (
     verify,
 )
 from ledger_cases import (
+    chat_estimate_commands,
     chat_ledger_commands,
+    make_calibrated_setup,
     make_chat_ledger_setup,
     make_spend_setup,
     spend_commands,
@@ -185,6 +188,8 @@ def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int)
         refusal_case(orcli, env_plain, inputs["huge"], inputs["first"], rounds),
         spend_case(orcli, env_plain, root, typer_floor, rounds),
         chat_ledger_case(orcli, env_plain, inputs["hi"], root, rounds),
+        chat_estimate_case(orcli, server, root, inputs["hi"], rounds),
+        send_memory_case(orcli, env_plain, inputs["huge"], rounds),
         *batch_cases(orcli, PY, server, root, max(3, rounds // 3)),
     ]
 
@@ -204,6 +209,31 @@ def chat_ledger_case(orcli: list[str], env: dict[str, str], hi: Path, root: Path
     commands = chat_ledger_commands(orcli, env, hi, root, expect_exact(CHAT_ANSWER))
     return Case("chat-ledger", commands, [Comparison("wall", "orcli", "off", 1.1)], rounds,
                 setup=make_chat_ledger_setup(commands["orcli"], root))
+
+
+def chat_estimate_case(orcli: list[str], server: FakeServer, root: Path, hi: Path,
+                       rounds: int) -> Case:
+    """The ledger after a chat to a model counted by estimate, its calibration full."""
+    env = isolated_env(root / "env-est", server.base_url("chat-est"))
+    commands = chat_estimate_commands(orcli, env, hi, root, ESTIMATED_MODEL,
+                                      expect_exact(CHAT_ANSWER))
+    return Case("chat-ledger-estimate", commands, [Comparison("wall", "orcli", "off", 1.1)],
+                rounds, setup=make_calibrated_setup(root, ESTIMATED_MODEL))
+
+
+def send_memory_case(orcli: list[str], env: dict[str, str], huge: Path, rounds: int) -> Case:
+    """Peak RSS of sending 30 MiB of stdin, against the same POST made with bare requests.
+
+    The model is one the catalog does not know, so no context guard refuses it.
+    """
+    check = expect_exact(CHAT_ANSWER)
+    return Case("send-30mb", {
+        "orcli": Command("orcli chat -m <unknown model> < 30 MiB", orcli + [
+            "chat", "-m", "vendor/unlisted"], env, stdin=huge, check=check, measure_rss=True),
+        "floor": Command("bare requests POST < 30 MiB (floors/bare_post.py)",
+                         [PY, str(HERE / "floors" / "bare_post.py")], env, stdin=huge,
+                         check=check, measure_rss=True),
+    }, [Comparison("rss", "orcli", "floor", 1.05)], max(3, rounds // 3))
 
 
 def chat_case(orcli: list[str], env: dict[str, str], hi: Path, rounds: int) -> Case:
@@ -461,7 +491,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", metavar="CASE",
                         choices=["startup", "chat", "stream", "stream-unpaced", "models",
                                  "price", "catalog", "price-30mb", "refuse-30mb", "spend",
-                                 "chat-ledger", "batch", "batch-memory", "batch-xargs"])
+                                 "chat-ledger", "chat-ledger-estimate", "send-30mb", "batch",
+                                 "batch-memory", "batch-xargs"])
     parser.add_argument("--stream-seconds", type=float, default=STREAM_SECONDS,
                         help="how long the fake server takes to send the paced stream "
                              "(default %(default)s s)")

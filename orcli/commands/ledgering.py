@@ -114,8 +114,11 @@ class CallLog(Struct):
         if guarded.prompt.counted or vocabulary_loaded():
             return True
         from orcli.models.calibration import CALLS_USED
+        from orcli.models.tokens import uses_tekken
 
         served = result.model or guarded.prompt.model
+        if served != guarded.prompt.model and uses_tekken(served):
+            return False  # served by a model counted exactly: no calibration to teach
         calibration = (guarded.prompt.calibration if served == guarded.prompt.model
                        else ledger_calibration(self.ledger, served))
         if calibration is None or calibration.calls < CALLS_USED:
