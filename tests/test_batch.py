@@ -132,6 +132,23 @@ def test_failed_row_has_exit_code_status_and_message_and_the_run_exits_9(server,
     assert summary(result.stderr).startswith("orcli: batch: 1 ok, 1 failed, 0 skipped, 0 unsent")
 
 
+def test_a_row_longer_than_its_models_context_fails_unsent_with_exit_code_8(
+        server, run, isolated_env):
+    from tests.test_guards import cache_models
+    from tests.test_price import catalog_model
+
+    cache_models(isolated_env, server.base_url,
+                 [catalog_model("vendor/small", "0.000001", "0.000002", context=50)])
+    server.json(completion("ok"))
+    rows = '"short"\n' + json.dumps({"prompt": "word " * 500, "model": "vendor/small"}) + "\n"
+    result = run("batch", "-j", "1", "-m", "vendor/small", stdin=rows, expect=9)
+    refused = lines(result.stdout_bytes)[1]
+    assert (refused["id"], refused["error"]["exit_code"], refused["error"]["http_status"]) == \
+        ("2", 8, None)
+    assert "over vendor/small's context of 50; nothing was sent" in refused["error"]["message"]
+    assert len(server.requests) == 1
+
+
 def test_429_after_the_retries_is_a_failed_row_with_exit_code_6(server, run):
     server.json(ERR_429, status=429, headers={"Retry-After": "0"})
     out = lines(run("batch", "--retries", "0", stdin='"a"\n', expect=9).stdout_bytes)

@@ -37,6 +37,7 @@ from orcli.render.iostreams import Streams
 from orcli.render.progress import batch_progress
 from orcli.request import routing
 from orcli.request.batch_rows import Row
+from orcli.request.guards import row_context_refusal
 from orcli.response.result import Result, result_from_answer
 from orcli.store.config import load_settings
 
@@ -215,7 +216,9 @@ class Run:
         while (item := self.work.get()) is not None:
             pos, row, epoch[0], worst = item
             started = time.monotonic()
-            outcome = send_row(client, row, headers)
+            # A row longer than its model's context fails here, unsent, as chat exits 8.
+            outcome = row_context_refusal(row.body_dict(), self.plan.contexts) or send_row(
+                client, row, headers)
             self.record(row, outcome, worst, started)  # here: the ledger is thread-safe
             self.events.put(("done", pos, row, outcome, time.monotonic() - started))
         client.session.close()

@@ -49,6 +49,9 @@ class Plan(Struct):
     skipped: int  # already done in -o FILE
     prices: dict[str, ModelPrices]  # only when a budget or a dry run needs them
     env: Mapping[str, str]
+    # The context length of every model a row lists, where orcli knows it (the
+    # built-in entry or the cached catalog; never fetched for this).
+    contexts: dict[str, int | None] = {}
 
 
 def make_plan(opts: BatchOptions, streams: Streams) -> Plan:
@@ -72,7 +75,17 @@ def make_plan(opts: BatchOptions, streams: Streams) -> Plan:
     if opts.max_cost is not None or (opts.dry_run and all(
             "max_tokens" in r.body_dict() for r in rows)):
         prices = learn_prices(rows, settings, streams)
-    return Plan(settings, rows, skipped, prices, streams.env)
+    return Plan(settings, rows, skipped, prices, streams.env, known_contexts(rows, settings,
+                                                                           streams.env))
+
+
+def known_contexts(rows: Sequence[Row], settings: Settings, env: Mapping[str, str]
+                   ) -> dict[str, int | None]:
+    """What orcli knows of the context of each model the rows name, once per model."""
+    from orcli.commands.lookup import known_context
+
+    models = {m for row in rows for m in listed_models(row.body_dict()) or [settings.model]}
+    return {m: known_context(m, settings, env) for m in models}
 
 
 def build_defaults(opts: BatchOptions, settings: Settings) -> Defaults:

@@ -32,6 +32,7 @@ from orcli.models.pricing import (
 )
 from orcli.request.routing import (
     check_effort,
+    listed_models,
     requested_effort,
     smallest_context,
     worst_case_prices,
@@ -166,6 +167,21 @@ def guard_request(body: dict[str, Any], limits: ModelLimits, max_cost: Decimal |
         worst = check_budget(body, prompt, prices, max_cost,
                              None if smallest is None else smallest[1])
     return Guarded(body, worst, prompt)
+
+
+def row_context_refusal(body: Mapping[str, Any], contexts: Mapping[str, int | None]
+                        ) -> GuardError | None:
+    """A batch row's refusal when its input is longer than a listed model's known context."""
+    smallest = smallest_context({m: contexts.get(m) for m in listed_models(body)
+                                 or [str(body.get("model"))]})
+    if smallest is None:
+        return None
+    prompt = PromptSize(str(body.get("model")), body.get("messages") or [], body.get("tools"))
+    try:
+        check_context(prompt, smallest[1], holder=smallest[0])
+    except GuardError as exc:
+        return exc
+    return None
 
 
 def check_context(prompt: PromptSize, context: int, holder: str | None = None) -> None:
