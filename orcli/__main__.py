@@ -87,6 +87,7 @@ def _stop_on_hangup_and_term() -> None:
 
 def _run(args: list[str], streams: Streams) -> int:
     _check_utf8(args)
+    args = _with_debug_flag(args, streams.env.get("ORCLI_DEBUG") == "1")
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
@@ -113,6 +114,21 @@ def _run(args: list[str], streams: Streams) -> int:
     except typer_exc.Exit as exc:
         return int(exc.exit_code)
     return int(result) if isinstance(result, int) else ExitStatus.OK
+
+
+def _with_debug_flag(args: list[str], from_env: bool) -> list[str]:
+    """`orcli --debug chat ...` and ORCLI_DEBUG=1 as `orcli chat --debug ...`.
+
+    Putting it first is the natural slip (git, docker and gh all allow it), and the
+    variable must give the request details the flag gives, not only tracebacks.
+    """
+    if len(args) > 1 and args[0] == "--debug" and not args[1].startswith("-"):
+        args = args[1:]
+    elif not from_env or "--debug" in args:
+        return args
+    if not args or args[0].startswith("-") or args[0] == "completion":
+        return args  # no command, or one without the flag
+    return [args[0], "--debug", *args[1:]]
 
 
 def _check_utf8(args: list[str]) -> None:

@@ -60,6 +60,9 @@ class ApiError(OrcliError):
         # The error object's own `code`: a 200 carrying a 403 is a 403 to a
         # script reading --jsonl, whatever the status line said.
         self.api_code = api_code
+        # The answer was not the API's own (a web server's bare 404, an HTML page):
+        # the path called is likely wrong, so the base URL is named as the suspect.
+        self.wrong_url = False
 
 
 class UpstreamError(OrcliError):
@@ -194,16 +197,23 @@ def error_from_body(http_status: int, body: bytes, url: str = "") -> OrcliError:
         # FastAPI-style servers (vLLM, transformers serve): {"detail": "..."}.
         detail = payload["detail"]
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
-        return ApiError(f"HTTP {http_status}{_wrong_url(http_status, url)}: {squeeze(text, 300)}"
-                        + _url_hint(http_status, url), status, http_status)
+        return _suspect_url(ApiError(
+            f"HTTP {http_status}{_wrong_url(http_status, url)}: {squeeze(text, 300)}"
+            + _url_hint(http_status, url), status, http_status), http_status, url)
     kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
     if not body.strip():
         kind = "an empty body"
     if (http_status >= 500 and http_status not in _NO_SUCH_ENDPOINT) or not url:
         # A gateway's page for a server error: the base URL is likely right.
         return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)
-    return ApiError(f"HTTP {http_status} from {squeeze(url, 200)}: the server sent {kind}; "
-                    "check --base-url / OPENROUTER_BASE_URL", status, http_status)
+    return _suspect_url(ApiError(
+        f"HTTP {http_status} from {squeeze(url, 200)}: the server sent {kind}; check "
+        "--base-url / OPENROUTER_BASE_URL", status, http_status), http_status, url)
+
+
+def _suspect_url(error: ApiError, http_status: int, url: str) -> ApiError:
+    error.wrong_url = bool(url) and http_status in _NO_SUCH_ENDPOINT
+    return error
 
 
 # Statuses that say the path is not the API's: the base URL is the likely mistake.

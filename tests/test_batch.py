@@ -149,6 +149,20 @@ def test_a_row_longer_than_its_models_context_fails_unsent_with_exit_code_8(
     assert len(server.requests) == 1
 
 
+def test_a_summary_of_rows_whose_cost_nobody_knows_never_says_zero(server, run):
+    # A server that sends no usage.cost, for a model whose prices orcli does not know.
+    unpriced = {"prompt_tokens": 2, "completion_tokens": 3}
+    for _ in range(2):
+        server.json(completion("ok", model="vendor/unpriced", use=unpriced))
+    result = run("batch", "-j", "1", "-m", "vendor/unpriced", stdin='"a"\n"b"\n')
+    assert summary(result.stderr).endswith("; 4 in, 6 out tokens, cost unknown")
+    server.json(completion("ok"))  # billed: usage.cost
+    server.json(completion("ok", model="vendor/unpriced", use=unpriced))
+    result = run("batch", "-j", "1", stdin='"a"\n' + json.dumps(
+        {"prompt": "b", "model": "vendor/unpriced"}) + "\n")
+    assert summary(result.stderr).endswith(", $0.0000152 + 1 of unknown cost")
+
+
 def test_429_after_the_retries_is_a_failed_row_with_exit_code_6(server, run):
     server.json(ERR_429, status=429, headers={"Retry-After": "0"})
     out = lines(run("batch", "--retries", "0", stdin='"a"\n', expect=9).stdout_bytes)

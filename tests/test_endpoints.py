@@ -101,6 +101,14 @@ def test_a_404_for_a_model_the_catalog_lists_is_reported_as_the_api_said(server,
     assert f"no endpoints for '{DEVSTRAL}'" in result.stderr
 
 
+def test_a_web_servers_bare_404_points_at_the_base_url_not_the_model(server, run):
+    # A wrong base URL (/v2) gets the server's own 404, not the API's "no such model".
+    server.json({"detail": "Not Found"}, status=404)
+    result = run("models", "endpoints", DEVSTRAL, expect=4)
+    assert "check --base-url / OPENROUTER_BASE_URL" in result.stderr
+    assert "unknown model" not in result.stderr and len(server.requests) == 1
+
+
 def test_an_answer_without_an_endpoints_list_exits_7(server, run):
     server.json({"data": {"id": DEVSTRAL}})
     assert "data.endpoints" in run("models", "endpoints", DEVSTRAL, expect=7).stderr

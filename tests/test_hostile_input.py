@@ -253,6 +253,14 @@ def test_debug_redacts_authorization_on_every_attempt(server, run):
     assert result.stderr.count("'Authorization': 'Bearer <redacted>'") == 2
 
 
+@pytest.mark.parametrize(("args", "env"), [(["--debug", "chat", "hi"], {}),
+                                           (["chat", "hi"], {"ORCLI_DEBUG": "1"})])
+def test_debug_before_the_command_or_from_orcli_debug_is_the_flag(server, run, args, env):
+    server.json(completion("ok"))
+    result = run(*args, env=env)
+    assert result.stdout == "ok\n" and "'Authorization': 'Bearer <redacted>'" in result.stderr
+
+
 def test_debug_traceback_of_a_failure_has_no_key(run):
     result = run("chat", "hi", "--debug", "--retries", "0",
                  base_url="http://127.0.0.1:9/api/v1", expect=7)

@@ -41,7 +41,11 @@ def test_piped_spend_is_one_tab_separated_line_per_group(run, path, env) -> None
     fill(path, record(model_served="a/one"), record(model_served="a/one"),
          record(model_served="b/two", cost=None, cost_source="unknown"))
     out = run("spend", "--by", "model", env=env).stdout
-    assert out == "a/one\t2\t6\t14\t0.0000304\t0\nb/two\t1\t3\t7\t0\t1\n"
+    # A group whose every cost is unknown says so: a 0 would read as free.
+    assert out == "a/one\t2\t6\t14\t0.0000304\t0\nb/two\t1\t3\t7\tunknown\t1\n"
+    printed = [json.loads(line) for line in run("spend", "--by", "model", "--json",
+                                                env=env).stdout.splitlines()]
+    assert [g["cost"] for g in printed] == [0.0000304, None]
 
 
 def test_without_by_there_is_one_total_group_even_with_no_records(run, env) -> None:

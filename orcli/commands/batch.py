@@ -268,6 +268,10 @@ class Run:
             self.tally.tokens_out += result.usage.completion_tokens
         # Unknown cost: the worst case stands in, so the budget still holds.
         self.tally.cost += cost if cost is not None else worst
+        if cost is None:
+            self.tally.unknown_costs += 1
+        else:
+            self.tally.known_cost += cost
         return success_line(row, result, cost)
 
     def count_failure(self, row: Row, error: OrcliError, worst: Decimal) -> bytes:

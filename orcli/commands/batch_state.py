@@ -75,13 +75,23 @@ class Tally(Struct):
     budget_unsent: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
-    cost: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)  # for the budget: an unknown cost counts its worst case
+    known_cost: Decimal = Decimal(0)  # what the summary adds up
+    unknown_costs: int = 0  # answered rows whose cost is unknown
     fatal: ExitStatus | None = None
 
     def summary(self) -> str:
         return (f"orcli: batch: {self.ok} ok, {self.failed} failed, {self.skipped} skipped, "
                 f"{self.unsent} unsent; {self.tokens_in} in, {self.tokens_out} out tokens, "
-                f"{format_usd(self.cost)}")
+                f"{self.cost_text()}")
+
+    def cost_text(self) -> str:
+        """The known cost; never $0.00 for rows whose cost nobody knows."""
+        if not self.unknown_costs:
+            return format_usd(self.known_cost)
+        if self.unknown_costs == self.ok:
+            return "cost unknown"
+        return f"{format_usd(self.known_cost)} + {self.unknown_costs} of unknown cost"
 
     def exit_status(self) -> ExitStatus:
         if self.fatal is not None:

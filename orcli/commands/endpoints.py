@@ -80,7 +80,7 @@ def fetch_endpoints(opts: EndpointsOptions, settings: Settings, streams: Streams
     try:
         answer = client.get_json(path, need_key=False)
     except ApiError as error:
-        if error.http_status == 404:
+        if error.http_status == 404 and not error.wrong_url:  # the API's own 404
             unknown_model(opts, settings, streams)
         raise
     data = answer.get("data")

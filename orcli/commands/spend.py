@@ -2,7 +2,8 @@
 
 Piped output is one tab-separated line per group, no header and no total:
 `group  calls  prompt_tokens  completion_tokens  cost  estimated_calls`, the
-cost as a plain decimal. `--json` gives the same as one object per line,
+cost as a plain decimal (`unknown` when no record of the group has a known cost,
+never 0). `--json` gives the same as one object per line (`"cost": null` then),
 `--markdown` a table with a total for $GITHUB_STEP_SUMMARY.
 """
 
@@ -16,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from orcli.errors import ApiError, ConfigError, ExitStatus, UsageError
-from orcli.models.pricing import dumps_json, format_decimal, format_usd
+from orcli.models.pricing import UNKNOWN, dumps_json, format_decimal, format_usd
 from orcli.options import CommandOptions
 from orcli.render.iostreams import Streams
 from orcli.render.text import safe_line
@@ -151,14 +152,16 @@ def tsv_line(group: SpendGroup) -> str:
     # A tab inside a tag value would shift the columns; an escape would reach the terminal.
     name = safe_line(" ".join(group.group.split())) or "-"
     return "\t".join([name, str(group.calls), str(group.prompt_tokens),
-                      str(group.completion_tokens), format_decimal(group.cost),
+                      str(group.completion_tokens),
+                      UNKNOWN if group.cost is None else format_decimal(group.cost),
                       str(group.estimated_calls)])
 
 
 def table_cells(group: SpendGroup) -> tuple[str, str, str, str, str, str]:
     """One group as the terminal table and Markdown show it."""
     return (group.group, f"{group.calls:,}", f"{group.prompt_tokens:,}",
-            f"{group.completion_tokens:,}", format_usd(group.cost), f"{group.estimated_calls:,}")
+            f"{group.completion_tokens:,}",
+            UNKNOWN if group.cost is None else format_usd(group.cost), f"{group.estimated_calls:,}")
 
 
 def markdown_table(groups: list[SpendGroup], by: str | None) -> str:

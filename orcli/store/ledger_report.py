@@ -41,7 +41,7 @@ class SpendGroup(Struct, frozen=True):
     calls: int
     prompt_tokens: int
     completion_tokens: int
-    cost: Decimal
+    cost: Decimal | None  # None: no record of the group has a known cost (never $0 then)
     estimated_calls: int  # records whose cost is not billed (estimated or unknown)
 
     def to_json(self) -> dict[str, object]:
@@ -90,13 +90,14 @@ def spend_groups(ledger: Ledger, by: str | None, where: SpendFilter) -> list[Spe
         f"group_concat(r.cost, ' ') FROM record r {join} {clause} "
         # Without --by, one aggregate row (also when no record matches), and no sort.
         f"{'GROUP BY grp' if by else ''}", params)
-    groups = [SpendGroup(str(g), calls, prompt or 0, completion or 0, sum_costs(costs),
-                         estimated or 0) for g, calls, prompt, completion, estimated, costs in rows]
+    groups = [SpendGroup(str(g), calls, prompt or 0, completion or 0,
+                         sum_costs(costs) if costs else None, estimated or 0)
+              for g, calls, prompt, completion, estimated, costs in rows]
     if by is None and not groups:  # no ledger file yet: nothing spent is still a total
         return [SpendGroup("total", 0, 0, 0, Decimal(0), 0)]
     if by == "day":
         return sorted(groups, key=lambda g: g.group)
-    return sorted(groups, key=lambda g: (-g.cost, g.group))
+    return sorted(groups, key=lambda g: (g.cost is None, -(g.cost or 0), g.group))
 
 
 def sum_costs(texts: str | None) -> Decimal:
@@ -109,11 +110,12 @@ def sum_costs(texts: str | None) -> Decimal:
 
 def total_of(groups: Sequence[SpendGroup]) -> SpendGroup:
     """The groups added up, as the table's last line."""
+    known = [g.cost for g in groups if g.cost is not None]
     with localcontext(prec=60):
         return SpendGroup("total", sum(g.calls for g in groups),
                           sum(g.prompt_tokens for g in groups),
                           sum(g.completion_tokens for g in groups),
-                          sum((g.cost for g in groups), Decimal(0)),
+                          sum(known, Decimal(0)) if known else None,
                           sum(g.estimated_calls for g in groups))
 
 
