@@ -131,3 +131,11 @@ def test_a_chunk_size_that_is_not_hex_ends_the_stream_with_one_line(run, raw_ser
     assert error_line(result.stderr) == (
         "orcli: error: the connection broke during the answer: the server sent a chunk size "
         "that is not a number (broken HTTP framing)")
+
+
+def test_a_chunk_nested_100k_levels_deep_ends_the_stream_with_one_line(run, raw_server):
+    deep = b'data: {"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n\n"
+    server = raw_server(sse_head() + chunk(FIRST_EVENT) + chunk(deep) + b"0\r\n\r\n")
+    result = run("stream", "hi", base_url=server.base_url, expect=7)
+    assert result.stdout == "kept\n"
+    assert error_line(result.stderr).startswith("orcli: error: stream sent data that is not JSON")
