@@ -237,6 +237,24 @@ def test_a_three_turn_conversation_sends_and_keeps_every_turn(server, run, tmp_p
     assert sent_messages(server, 2) == [system, *turns[:5]]
 
 
+@pytest.mark.parametrize("command", ["chat", "stream"])
+def test_an_answer_with_a_lone_surrogate_is_saved_and_the_next_turn_goes_out(
+        server, run, tmp_path, command) -> None:
+    # A broken server may send "\\udc00" escaped; UTF-8 cannot hold it, so the
+    # file keeps U+FFFD in its place and the conversation stays usable.
+    path = tmp_path / "chat.json"
+    if command == "chat":
+        server.json(completion("a\udc00b"))  # json.dumps escapes it
+    else:
+        server.sse([b"data: " + json.dumps(chunk("a\udc00b")).encode() + b"\n\n",
+                    data(chunk("", finish_reason="stop")), DONE])
+    run(command, "-C", str(path), "first")
+    assert saved(path)[-1]["content"] == "a\ufffdb"
+    server.json(completion("fine"))
+    run("chat", "-C", str(path), "second")
+    assert sent_messages(server)[1]["content"] == "a\ufffdb"
+
+
 def test_s_with_an_existing_conversation_exits_2_and_sends_nothing(run, tmp_path) -> None:
     path = tmp_path / "chat.json"
     path.write_text(json.dumps([USER, ANSWER]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -49,7 +50,11 @@ class Conversation(Struct):
         messages = [*self.messages, *new]
         text = json.dumps(messages, ensure_ascii=False, indent=2) + "\n"
         try:
-            replace_atomically(self.path, text.encode("utf-8"))
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate a server sent escaped ("\\udc00")
+            data = re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
+        try:
+            replace_atomically(self.path, data)
         except OSError as exc:
             raise UsageError(f"{self.label}: cannot save it ({exc.strerror}); it was left as "
                              "it was, without this turn") from None
