@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -437,7 +438,8 @@ class RawFaultServer:
             elif act == "silent":
                 self.release.wait(10)
             elif isinstance(act, bytes):
-                conn.sendall(act)
+                with suppress(OSError):  # the client may give up before it has all
+                    conn.sendall(act)
 
 
     def _drip(self, conn: socket.socket, act: Drip) -> None:

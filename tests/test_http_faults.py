@@ -139,3 +139,20 @@ def test_a_chunk_nested_100k_levels_deep_ends_the_stream_with_one_line(run, raw_
     result = run("stream", "hi", base_url=server.base_url, expect=7)
     assert result.stdout == "kept\n"
     assert error_line(result.stderr).startswith("orcli: error: stream sent data that is not JSON")
+
+
+def test_a_gzip_stream_of_endless_blank_lines_is_cut_by_the_timeout(run, raw_server):
+    import gzip
+    import time
+
+    # 2 MB on the wire that inflate to 2 GiB of blank lines: no event, and
+    # nothing to wait for on the socket, so only the clock can stop the reading.
+    member = gzip.compress(b"\n" * (16 << 20), 1)
+    head = sse_head().replace(b"\r\n\r\n", b"\r\nContent-Encoding: gzip\r\n\r\n")
+    body = chunk(gzip.compress(FIRST_EVENT)) + chunk(member) * 128 + b"0\r\n\r\n"
+    server = raw_server(head + body)
+    started = time.monotonic()
+    result = run("stream", "hi", "--timeout", "0.5", base_url=server.base_url, expect=7)
+    assert time.monotonic() - started < 3
+    assert result.stdout == "kept\n"
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)

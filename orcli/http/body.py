@@ -53,6 +53,8 @@ def iter_body(response: Any, watchdog: Watchdog, seconds: float,
             raise
         except Exception as exc:  # socket, http.client and urllib3 errors alike
             raise broken_answer(exc, watchdog, seconds) from None
+        if watchdog.expired:  # the socket is cut, but what it brought may inflate for long
+            raise timed_out(seconds, during_answer=True)
         yield piece
         after_read()
 
