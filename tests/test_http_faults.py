@@ -156,3 +156,25 @@ def test_a_gzip_stream_of_endless_blank_lines_is_cut_by_the_timeout(run, raw_ser
     assert time.monotonic() - started < 3
     assert result.stdout == "kept\n"
     assert "within 0.5 s (--timeout)" in error_line(result.stderr)
+
+
+def test_a_compressed_answer_stays_in_bounded_memory_whatever_it_inflates_to(
+        raw_server, isolated_env, tmp_path):
+    import gzip
+    from pathlib import Path
+
+    from tests.test_hostile_input import run_measured
+
+    # 250 KB on the wire, 250 MiB of one JSON string once inflated (gzip members
+    # may follow one another): an answer no model gives, held whole to parse.
+    answer = json.dumps(completion("x")).encode()
+    cut = answer.index(b'"x"') + 2
+    body = (gzip.compress(answer[:cut]) + gzip.compress(b"a" * (10 << 20), 1) * 25
+            + gzip.compress(answer[cut:]))
+    server = raw_server(http_response(body, "Content-Encoding: gzip"))
+    (tmp_path / "empty").write_bytes(b"")
+    env = isolated_env | {"PYTHONPATH": str(Path(__file__).parent.parent),
+                          "OPENROUTER_API_KEY": API_KEY, "OPENROUTER_BASE_URL": server.base_url}
+    code, peak_kb, err = run_measured(["chat", "hi"], env, tmp_path / "empty", tmp_path / "out")
+    assert code == 7 and "larger than" in error_line(err)
+    assert peak_kb < 300 * 1024

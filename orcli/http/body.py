@@ -25,8 +25,10 @@ from orcli.http.retry import error_object, retryable_if_transient, timed_out
 from orcli.http.transport import Watchdog
 
 READ_SIZE = 64 * 1024
-# A JSON answer bigger than this comes from a broken or hostile server, not a model.
-MAX_BODY_BYTES = 256 * 1024 * 1024
+# A JSON answer bigger than this comes from a broken or hostile server, not a model
+# (as does a stream event over 64 MiB). Parsing takes three times its size at the
+# peak, and 250 KB of gzip inflate to 256 MiB: 256 MiB here meant 780 MB of RSS.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 def iter_body(response: Any, watchdog: Watchdog, seconds: float,
