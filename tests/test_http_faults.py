@@ -124,8 +124,9 @@ def test_a_chunk_that_claims_a_terabyte_is_read_in_bounded_pieces_and_timed_out(
     assert "within 0.5 s (--timeout)" in error_line(result.stderr)
 
 
-def test_a_chunk_size_that_is_not_hex_ends_the_stream_with_one_line(run, raw_server):
-    server = raw_server(sse_head() + chunk(FIRST_EVENT) + b"zz\r\nhello\r\n")
+@pytest.mark.parametrize("size", [b"zz", b"-5"])
+def test_a_chunk_size_that_is_not_hex_ends_the_stream_with_one_line(run, raw_server, size):
+    server = raw_server(sse_head() + chunk(FIRST_EVENT) + size + b"\r\nhello\r\n")
     result = run("stream", "hi", base_url=server.base_url, expect=7)
     assert result.stdout == "kept\n"
     assert error_line(result.stderr) == (

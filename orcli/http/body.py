@@ -96,7 +96,9 @@ def broken_answer(exc: BaseException, watchdog: Watchdog, seconds: float) -> Ups
 def _bad_chunk_size(found: list[BaseException]) -> bool:
     from urllib3.exceptions import InvalidChunkLength
 
-    return any(isinstance(c, InvalidChunkLength) for c in found)
+    # A negative size ("-5") passes int(line, 16) and fails as a read of -5 bytes.
+    return any(isinstance(c, InvalidChunkLength) or (
+        isinstance(c, ValueError) and "must be non-negative" in str(c)) for c in found)
 
 
 def _urllib3_timeout(found: list[BaseException]) -> bool:
