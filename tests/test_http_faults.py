@@ -179,3 +179,12 @@ def test_a_compressed_answer_stays_in_bounded_memory_whatever_it_inflates_to(
     code, peak_kb, err = run_measured(["chat", "hi"], env, tmp_path / "empty", tmp_path / "out")
     assert code == 7 and "larger than" in error_line(err)
     assert peak_kb < 300 * 1024
+
+
+def test_a_trailer_section_that_never_ends_is_cut_by_the_timeout(run, raw_server):
+    # urllib3 takes the cut socket for the end of the trailers: still a timeout.
+    trailers = sse_head() + chunk(FIRST_EVENT) + b"0\r\n" + b"X-Trailer: y\r\n" * 1000
+    drip = raw_server(Drip(trailers, every=0.001))  # 14,000 bytes: well over 5 s in all
+    result = run("stream", "hi", "--timeout", "0.5", base_url=drip.base_url, expect=7)
+    assert result.stdout == "kept\n"
+    assert "within 0.5 s (--timeout)" in error_line(result.stderr)

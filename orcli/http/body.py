@@ -48,15 +48,17 @@ def iter_body(response: Any, watchdog: Watchdog, seconds: float,
         pieces = iter(partial(raw.read1, READ_SIZE, decode_content=True), b"")
     while True:
         try:
-            piece = next(pieces)
-        except StopIteration:
-            return
+            piece = next(pieces, None)
         except UpstreamError:
             raise
         except Exception as exc:  # socket, http.client and urllib3 errors alike
             raise broken_answer(exc, watchdog, seconds) from None
-        if watchdog.expired:  # the socket is cut, but what it brought may inflate for long
+        # The socket is cut, but what it brought may inflate for long; and urllib3
+        # takes a cut in the trailers for their end.
+        if watchdog.expired:
             raise timed_out(seconds, during_answer=True)
+        if piece is None:
+            return
         yield piece
         after_read()
 
