@@ -65,7 +65,7 @@ def iter_events(chunks: Iterable[bytes], on_error: ErrorFactory = StreamError,
             if text is None:
                 yield from state.feed(chunk, on_error)
                 continue
-            if state.model is None:  # OpenRouter repeats them in every chunk
+            if state.id is None or state.model is None or state.provider is None:
                 state.note_ids(chunk)
             if text:
                 if text[-1] >= "\ud800" or state.pending:  # a surrogate pair split over deltas

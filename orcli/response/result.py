@@ -85,6 +85,12 @@ def result_from_answer(answer: dict[str, Any], cache_status: str | None = None) 
     )
 
 
+# The most text and reasoning one streamed answer may hold: no model writes this
+# much (it is millions of tokens), and a server that never stops must not take
+# all the memory there is, as each event it sends also holds off --timeout.
+MAX_ANSWER_CHARS = 64 * 1024 * 1024
+
+
 class ResultBuilder:
     """Folds stream events into a Result; `add` takes each event as it is handled."""
 
@@ -95,9 +101,15 @@ class ResultBuilder:
         self.calls: list[ToolCall] = []
         self.usage: Usage | None = None
         self.done: Done | None = None
+        self.held = 0  # characters of text and reasoning so far
 
     def add(self, event: Event) -> None:
         kind = type(event)
+        if kind is Content or kind is Reasoning:
+            self.held += len(event.text)  # type: ignore[union-attr]
+            if self.held > MAX_ANSWER_CHARS:
+                raise UpstreamError(f"the stream sent more than {MAX_ANSWER_CHARS >> 20} M "
+                                    "characters of text; gave up")
         if kind is Content:
             self.text.append(event.text)  # type: ignore[union-attr]
         elif kind is Reasoning:
