@@ -85,6 +85,12 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX tag_key_value ON tag (key, value, record);
     """,
+    # Calibration reads only the calls orcli counted by estimate: without this, a
+    # model's every record was scanned for them (10 ms a model at 100,000 records).
+    """
+    CREATE INDEX record_calibration ON record (model_served, time)
+        WHERE count_kind = 'estimate' AND counted_prompt_tokens > 0 AND prompt_tokens > 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
