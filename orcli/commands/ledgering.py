@@ -110,11 +110,11 @@ class CallLog(Struct):
         if guarded is None or result is None or self.ledger is None:
             return True
         from orcli.models.tekken import vocabulary_loaded
-
-        if guarded.prompt.counted or vocabulary_loaded():
-            return True
-        from orcli.models.calibration import CALLS_USED
         from orcli.models.tokens import uses_tekken
+
+        if uses_tekken(guarded.prompt.model) or guarded.prompt.counted or vocabulary_loaded():
+            return True  # an exact count is recorded as such, uncounted
+        from orcli.models.calibration import CALLS_USED
 
         served = result.model or guarded.prompt.model
         if served != guarded.prompt.model and uses_tekken(served):

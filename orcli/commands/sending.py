@@ -76,7 +76,8 @@ def prepare_request(opts: AnswerOptions, streams: Streams, settings: Settings,
     from orcli.commands.lookup import known_efforts, model_limits
     from orcli.request.guards import check_reasoning_effort, guard_request
 
-    check_reasoning_effort(body, known_efforts(str(body["model"]), settings, streams.env))
+    if routing.requested_effort(body) is not None:  # the catalog is read only then
+        check_reasoning_effort(body, known_efforts(str(body["model"]), settings, streams.env))
     cap = log.cap(opts.max_cost) if log else opts.max_cost
     limits = model_limits(body, settings, streams, with_prices=cap is not None)
     calibration = log.calibration(str(body["model"])) if log else None
