@@ -6,6 +6,8 @@ reused. Each benchmark case gets its own path prefix (its own base URL):
 
     POST /chat/api/v1/chat/completions     a short non-streamed answer
     POST /chat-est/api/v1/...              the same, served by ESTIMATED_MODEL
+    POST /ttft/api/v1/chat/completions     a stream whose first HTTP chunk holds its first
+                                           token; the rest comes FIRST_TOKEN_PAUSE later
     POST /stream/api/v1/chat/completions   a STREAM_CHUNKS-chunk answer, sent at a steady
                                            pace over --stream-seconds (like a real stream)
     POST /stream-unpaced/api/v1/...        the same, sent as fast as the server can
@@ -34,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fake_openrouter import (  # noqa: E402  (after the path fix above)
+    PROCESSING,
     FakeOpenRouter,
     Reply,
     completion,
@@ -49,6 +52,8 @@ PACE_EVERY = 10  # chunks between two pauses
 CATALOG_SIZE = 400
 CHAT_ANSWER = "Hello! How can I help you today?"
 ESTIMATED_MODEL = "vendor/estimated"  # a model orcli counts by estimate, not exactly
+FIRST_TOKEN = "Once"  # what /ttft sends first, before its pause
+FIRST_TOKEN_PAUSE = 0.3  # seconds: the rest of the /ttft answer comes after this
 
 
 class RepeatingFakeOpenRouter(FakeOpenRouter):
@@ -243,6 +248,11 @@ def build_server(stream_seconds: float = STREAM_SECONDS,
                            ("stream-small-unpaced", small)):
         server.route("POST", f"/{prefix}/api/v1/chat/completions",
                      Reply(200, sse_headers, writes, framing="chunked"))
+    story = [part for part in stream_of([FIRST_TOKEN, " upon", " a", " time."])
+             if part != PROCESSING]
+    server.route("POST", "/ttft/api/v1/chat/completions", Reply(
+        200, sse_headers, [story[0] + story[1], FIRST_TOKEN_PAUSE, b"".join(story[2:])],
+        framing="chunked"))
     models = json.dumps({"data": catalog()}).encode()
     server.route("GET", "/catalog/api/v1/models", Reply(200, json_headers, [models]))
     return server

@@ -40,6 +40,9 @@ class Command:
     # runner's (see there); it adds a small Python start-up to wall time, so only
     # memory cases use it.
     measure_rss: bool = False
+    # Read stdout through a pipe and note when its first byte comes (time to first
+    # token); the rest still goes to the stdout file.
+    measure_first_byte: bool = False
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Sample:
     code: int
     # MiB, the command's peak RSS (ru_maxrss), measured only for Command.measure_rss
     rss: float = 0.0
+    # seconds from start to the first byte on stdout, for Command.measure_first_byte
+    first: float = 0.0
     stdout: bytes = b""
     stderr: bytes = b""
 
@@ -73,23 +78,42 @@ def run_once(cmd: Command, scratch: Path, keep_output: bool = False) -> Sample:
     argv = cmd.argv
     if cmd.measure_rss:
         argv = [sys.executable, str(HERE / "peak_rss.py"), str(rss_path), *argv]
+    first = [0.0]
     with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout, \
             open(err_path, "wb") as ferr:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, env=cmd.env,
+        proc = subprocess.Popen(argv, stdin=fin, stdout=subprocess.PIPE if
+                                cmd.measure_first_byte else fout, stderr=ferr, env=cmd.env,
                                 cwd=scratch)
+        reader = None
+        if cmd.measure_first_byte:
+            reader = threading.Thread(target=_note_first_byte,
+                                      args=(proc.stdout, fout, start, first))
+            reader.start()
         timer = threading.Timer(cmd.timeout, proc.kill)
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         timer.cancel()
+        if reader is not None:
+            reader.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    sample = Sample(wall, usage.ru_utime + usage.ru_stime, proc.returncode)
+    sample = Sample(wall, usage.ru_utime + usage.ru_stime, proc.returncode, first=first[0])
     if cmd.measure_rss:
         sample.rss = int(rss_path.read_text()) / 1024
     if keep_output:
         sample.stdout, sample.stderr = out_path.read_bytes(), err_path.read_bytes()
     return sample
+
+
+def _note_first_byte(pipe, out, start: float, first: list[float]) -> None:  # noqa: ANN001
+    """Copy the pipe to `out`, noting when its first byte came."""
+    data = pipe.read1(1 << 16)
+    first[0] = time.perf_counter() - start
+    while data:
+        out.write(data)
+        data = pipe.read1(1 << 16)
+    pipe.close()
 
 
 def verify(cmd: Command, scratch: Path) -> str | None:

@@ -27,6 +27,7 @@ from fake_server_main import (
     CATALOG_SIZE,
     CHAT_ANSWER,
     ESTIMATED_MODEL,
+    FIRST_TOKEN,
     STREAM_CHUNKS,
     STREAM_SECONDS,
     stream_text,
@@ -67,7 +68,7 @@ def orcli_argv() -> list[str]:
 
 @dataclass
 class Comparison:
-    metric: str  # "wall", "cpu" or "rss" (peak RSS, MiB)
+    metric: str  # "wall", "cpu", "rss" (peak RSS, MiB) or "first" (time to first byte)
     a: str  # command keys in Case.commands
     b: str
     target: float | None  # None: shown for information only
@@ -110,6 +111,14 @@ def expect_sse(out: bytes, err: bytes) -> str | None:
     if out.count(b"\ndata: ") >= STREAM_CHUNKS and out.rstrip().endswith(b"data: [DONE]"):
         return None
     return f"incomplete stream ({len(out)} bytes)"
+
+
+def expect_story(out: bytes, err: bytes) -> str | None:
+    """The raw /ttft stream, whole: its first token first, [DONE] last."""
+    if out.startswith(b"data: ") and FIRST_TOKEN.encode() in out[:1000] and \
+            out.rstrip().endswith(b"data: [DONE]"):
+        return None
+    return f"unexpected stream {out[:60]!r}"
 
 
 def expect_model_lines(out: bytes, err: bytes) -> str | None:
@@ -181,6 +190,7 @@ def build_cases(server: FakeServer, root: Path, rounds: int, stream_rounds: int)
         chat_case(orcli, env_plain, inputs["hi"], rounds),
         stream_case(orcli, server, root, stream_rounds, paced=True),
         stream_case(orcli, server, root, stream_rounds, paced=False),
+        first_token_case(orcli, server, root, rounds),
         models_case(orcli, server, root, typer_floor, rounds),
         price_case(orcli, server, root, typer_floor, inputs["big"], rounds),
         catalog_case(orcli, server, root, inputs["hi"], rounds),
@@ -271,6 +281,33 @@ def stream_case(orcli: list[str], server: FakeServer, root: Path, rounds: int,
     case = Case(name, commands, [Comparison("wall", "orcli", "curl", 1.6 if paced else None),
                                  Comparison("cpu", "orcli", "passthrough",
                                             1.5 if paced else None)], rounds)
+    if curl is None:
+        case.problems["curl"] = "curl not installed (`which curl` found nothing)"
+    return case
+
+
+def first_token_case(orcli: list[str], server: FakeServer, root: Path, rounds: int) -> Case:
+    """Time from start to the first token on stdout, the rest of the answer held back."""
+    env = isolated_env(root / "env-ttft", server.base_url("ttft"))
+    url = server.base_url("ttft")
+    body = root / "ttft-body.json"
+    body.write_text(json.dumps({"model": "mistralai/devstral-2512", "stream": True,
+                                "messages": [{"role": "user", "content": "once"}]}))
+    curl = shutil.which("curl")
+    commands = {
+        "orcli": Command("orcli stream | first byte", orcli + ["stream", "once"], env,
+                         check=expect_exact(FIRST_TOKEN + " upon a time."),
+                         measure_first_byte=True),
+        "passthrough": Command("Typer+requests raw passthrough | first byte",
+                               [PY, str(HERE / "floors" / "passthrough.py"), "once"], env,
+                               check=expect_story, measure_first_byte=True),
+        "curl": Command("curl -sN | first byte", [
+            curl or "curl", "-sN", "-X", "POST", url + "/chat/completions",
+            "-H", "Content-Type: application/json", "-H", f"Authorization: Bearer {DUMMY_KEY}",
+            "--data-binary", f"@{body}"], env, check=expect_story, measure_first_byte=True),
+    }
+    case = Case("first-token", commands, [Comparison("first", "orcli", "passthrough", 1.2),
+                                          Comparison("first", "orcli", "curl", None)], rounds)
     if curl is None:
         case.problems["curl"] = "curl not installed (`which curl` found nothing)"
     return case
@@ -489,7 +526,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stream-rounds", type=int, help="rounds for the stream case (5)")
     parser.add_argument("--quick", action="store_true", help="5 rounds, 2 for the stream")
     parser.add_argument("--only", nargs="+", metavar="CASE",
-                        choices=["startup", "chat", "stream", "stream-unpaced", "models",
+                        choices=["startup", "chat", "stream", "stream-unpaced", "first-token",
+                                 "models",
                                  "price", "catalog", "price-30mb", "refuse-30mb", "spend",
                                  "chat-ledger", "chat-ledger-estimate", "send-30mb", "batch",
                                  "batch-memory", "batch-xargs"])
