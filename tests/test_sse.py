@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -792,3 +793,58 @@ def test_a_chunk_is_read_exactly_as_json_reads_it(value: object, ascii_only: boo
         text = json.dumps(usage_chunk(extra=value))  # UTF-8 has no lone surrogates: escaped
     (usage,) = [e for e in events(stream(text)) if isinstance(e, Usage)]
     assert usage.raw["extra"] == json.loads(text)["usage"]["extra"]
+
+
+ODD_VALUES = st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from(
+    ["", "x", "stop", "\ud83d"]) | st.just([]) | st.just([{"index": 0}]) | st.just({})
+MISSING = object()  # a field left out
+
+
+@st.composite
+def near_plain_chunks(draw: Any) -> dict:
+    """A plain text chunk as OpenRouter sends it, with a few of its fields changed."""
+    delta: dict[str, Any] = {"role": "assistant", "content": "x"}
+    choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": None}
+    chunk: dict[str, Any] = {"id": "gen-1", "model": "m", "provider": "p", "choices": [choice]}
+    changes = [(delta, key) for key in ("content", "reasoning", "reasoning_details",
+                                        "reasoning_content", "tool_calls")]
+    changes += [(choice, "delta"), (choice, "finish_reason")]
+    changes += [(chunk, key) for key in ("id", "model", "provider", "usage", "error", "detail",
+                                         "choices")]
+    for where, key in draw(st.lists(st.sampled_from(changes), min_size=1, max_size=3)):
+        value = draw(ODD_VALUES | st.just(MISSING))
+        if value is MISSING:
+            where.pop(key, None)
+        else:
+            where[key] = value
+    if draw(st.booleans()) and isinstance(chunk.get("choices"), list):
+        chunk["choices"] = chunk["choices"] * draw(st.integers(0, 2))
+    return chunk
+
+
+def outcome(run: Any) -> tuple[list, str | None]:
+    """The events a run yields, and the error it ends with (by message)."""
+    seen: list = []
+    try:
+        seen.extend(run())
+    except UpstreamError as exc:
+        return seen, exc.message
+    return seen, None
+
+
+@given(first=near_plain_chunks(), second=near_plain_chunks())
+@settings(max_examples=500, deadline=None)
+def test_the_plain_text_shortcut_gives_the_events_the_general_reading_gives(
+        first: dict, second: dict) -> None:
+    # Most chunks skip the general reading; whatever a chunk holds, the events (and
+    # the error, if any) must be the ones the general reading of it gives.
+    def general() -> Iterator[Any]:
+        from orcli.http.chunks import StreamState
+
+        state = StreamState()
+        for chunk in (first, second):
+            yield from state.feed(chunk, StreamError)
+        yield from state.finish()
+
+    sent = stream(json.dumps(first), json.dumps(second))  # escaped: a lone surrogate too
+    assert outcome(lambda: events(sent)) == outcome(lambda: list(general()))
