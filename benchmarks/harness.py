@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
+from io import BufferedReader
 from pathlib import Path
+from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -106,7 +108,8 @@ def run_once(cmd: Command, scratch: Path, keep_output: bool = False) -> Sample:
     return sample
 
 
-def _note_first_byte(pipe, out, start: float, first: list[float]) -> None:  # noqa: ANN001
+def _note_first_byte(pipe: BufferedReader, out: BinaryIO, start: float,
+                     first: list[float]) -> None:
     """Copy the pipe to `out`, noting when its first byte came."""
     data = pipe.read1(1 << 16)
     first[0] = time.perf_counter() - start

@@ -197,34 +197,27 @@ def error_from_body(http_status: int, body: bytes, url: str = "") -> OrcliError:
         # FastAPI-style servers (vLLM, transformers serve): {"detail": "..."}.
         detail = payload["detail"]
         text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
-        return _suspect_url(ApiError(
-            f"HTTP {http_status}{_wrong_url(http_status, url)}: {squeeze(text, 300)}"
-            + _url_hint(http_status, url), status, http_status), http_status, url)
+        return _not_the_apis(http_status, url, squeeze(text, 300), status,
+                             name_url=bool(url) and http_status in _NO_SUCH_ENDPOINT)
     kind = "an HTML page" if b"<html" in body[:512].lower() else "a body that is not JSON"
     if not body.strip():
         kind = "an empty body"
-    if (http_status >= 500 and http_status not in _NO_SUCH_ENDPOINT) or not url:
-        # A gateway's page for a server error: the base URL is likely right.
-        return ApiError(f"HTTP {http_status}: the server sent {kind}", status, http_status)
-    return _suspect_url(ApiError(
-        f"HTTP {http_status} from {squeeze(url, 200)}: the server sent {kind}; check "
-        "--base-url / OPENROUTER_BASE_URL", status, http_status), http_status, url)
-
-
-def _suspect_url(error: ApiError, http_status: int, url: str) -> ApiError:
-    error.wrong_url = bool(url) and http_status in _NO_SUCH_ENDPOINT
-    return error
+    # A gateway's page for a server error: the base URL is likely right.
+    gateway = http_status >= 500 and http_status not in _NO_SUCH_ENDPOINT
+    return _not_the_apis(http_status, url, f"the server sent {kind}", status,
+                         name_url=bool(url) and not gateway)
 
 
 # Statuses that say the path is not the API's: the base URL is the likely mistake.
 _NO_SUCH_ENDPOINT = (404, 405, 501)
 
 
-def _wrong_url(http_status: int, url: str) -> str:
-    return f" from {squeeze(url, 200)}" if url and http_status in _NO_SUCH_ENDPOINT else ""
-
-
-def _url_hint(http_status: int, url: str) -> str:
-    if url and http_status in _NO_SUCH_ENDPOINT:
-        return "; check --base-url / OPENROUTER_BASE_URL"
-    return ""
+def _not_the_apis(http_status: int, url: str, text: str, status: ExitStatus,
+                  name_url: bool) -> ApiError:
+    """An error answer that is not the API's own; `name_url` names the URL called and
+    the base URL as the suspect."""
+    called = f" from {squeeze(url, 200)}" if name_url else ""
+    hint = "; check --base-url / OPENROUTER_BASE_URL" if name_url else ""
+    error = ApiError(f"HTTP {http_status}{called}: {text}{hint}", status, http_status)
+    error.wrong_url = bool(url) and http_status in _NO_SUCH_ENDPOINT
+    return error

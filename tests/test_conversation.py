@@ -154,20 +154,6 @@ def test_a_directory_that_cannot_hold_the_file_is_refused_before_anything_is_sen
 APPENDER = """
 import sys
 from orcli.store.conversation import open_conversation
-from tests.conftest import API_KEY
-from tests.fake_openrouter import (
-    DONE,
-    ERR_400_MODEL,
-    PROCESSING,
-    chunk,
-    completion,
-    data,
-    stream_of,
-    usage_chunk,
-)
-from tests.test_guards import cache_models
-from tests.test_price import catalog_model
-from tests.test_stream import Gate, start
 path, who, turns = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for n in range(turns):
     with open_conversation(path, lambda note: print("WAITING", flush=True)) as conv:

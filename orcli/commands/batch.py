@@ -217,8 +217,9 @@ class Run:
             pos, row, epoch[0], worst = item
             started = time.monotonic()
             # A row longer than its model's context fails here, unsent, as chat exits 8.
-            outcome = row_context_refusal(row.body_dict(), self.plan.contexts) or send_row(
-                client, row, headers)
+            body = row.body_dict()
+            outcome = row_context_refusal(body, self.plan.contexts) or send_row(
+                client, body, headers)
             self.record(row, outcome, worst, started)  # here: the ledger is thread-safe
             self.events.put(("done", pos, row, outcome, time.monotonic() - started))
         client.session.close()
@@ -299,10 +300,11 @@ class Run:
         self.streams.err(self.tally.summary())
 
 
-def send_row(client: Any, row: Row, headers: dict[str, str]) -> Result | OrcliError:
+def send_row(client: Any, body: dict[str, Any], headers: dict[str, str]
+             ) -> Result | OrcliError:
     """POST one row's body; its Result, or the error it ended with (never raised)."""
     try:
-        reply = client.chat(row.body_dict(), headers=headers)
+        reply = client.chat(body, headers=headers)
         result = result_from_answer(reply.answer, reply.cache_status)
         if result.finish_reason == "error":
             raise UpstreamError("the provider ended the answer with finish_reason \"error\"")

@@ -84,8 +84,15 @@ def known_contexts(rows: Sequence[Row], settings: Settings, env: Mapping[str, st
     """What orcli knows of the context of each model the rows name, once per model."""
     from orcli.commands.lookup import known_context
 
-    models = {m for row in rows for m in listed_models(row.body_dict()) or [settings.model]}
-    return {m: known_context(m, settings, env) for m in models}
+    return {m: known_context(m, settings, env) for m in models_named(rows)}
+
+
+def models_named(rows: Sequence[Row]) -> list[str]:
+    """Every model the rows may be served by (`model`, then `models`), each once."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(listed_models(row.body_dict())))
+    return list(names)
 
 
 def build_defaults(opts: BatchOptions, settings: Settings) -> Defaults:
@@ -130,10 +137,8 @@ def learn_prices(rows: list[Row], settings: Settings, streams: Streams) -> dict[
     from orcli.commands.lookup import fetcher
     from orcli.models.catalog import cache_dir_from_env, models_facts
 
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(listed_models(row.body_dict())))
-    found = models_facts(list(names), base_url=settings.base_url,
+    names = models_named(rows)
+    found = models_facts(names, base_url=settings.base_url,
                          cache_dir=cache_dir_from_env(streams.env),
                          fetch=fetcher(settings, streams), warn=streams.err)
     for facts in found:  # as chat's --max-cost refuses: unknown exits 4, variable 8

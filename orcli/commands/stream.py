@@ -143,10 +143,15 @@ class _Output:
             self.reasoning_last = event.text[-1]
             self.streams.err(event.text, dim=self.dim_reasoning, end="")  # made safe there
 
+    @property
+    def reasoning_open(self) -> bool:
+        """Reasoning shown on stderr has not ended its line yet."""
+        return self.reasoning_last not in ("", "\n")
+
     def end_reasoning(self) -> None:
         # Reasoning arrives in fragments without newlines; end its line before
         # the answer (or an error) starts, so the two do not run together.
-        if self.reasoning_last not in ("", "\n"):
+        if self.reasoning_open:
             _write_err(self.streams, "\n")
             self.reasoning_last = "\n"
 
@@ -161,7 +166,7 @@ class TextOutput(_Output):
         self.calls: list[dict[str, Any]] = []
 
     def content(self, event: Content) -> None:
-        if self.last_char == "" or self.reasoning_last not in ("", "\n"):
+        if self.last_char == "" or self.reasoning_open:
             # The first text stops the spinner; text after shown reasoning ends its line.
             self.before_output()
             self.end_reasoning()

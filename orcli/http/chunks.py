@@ -146,7 +146,7 @@ def _plain_text(payload: str, state: StreamState) -> str | None:
             or delta.reasoning_details or delta.reasoning_content or delta.tool_calls):
         return None
     if state.id is None or state.model is None or state.provider is None:
-        state.note_ids({"id": chunk.id, "model": chunk.model, "provider": chunk.provider})
+        state.note(chunk.id, chunk.model, chunk.provider)
     return text
 
 
@@ -198,7 +198,7 @@ class StreamState:
 
     def feed(self, chunk: dict[str, Any], on_error: ErrorFactory) -> Iterator[Event]:
         """Yield the text events of one chunk and remember the rest."""
-        self.note_ids(chunk)
+        self.note(chunk.get("id"), chunk.get("model"), chunk.get("provider"))
         delta, finish_reason = _first_choice(chunk)
         reasoning = _reasoning_text(delta)
         if reasoning:
@@ -245,16 +245,15 @@ class StreamState:
             yield self.usage
         yield Done(self.finish_reason, self.id, self.model, self.provider, tuple(self.details))
 
-    def note_ids(self, chunk: dict[str, Any]) -> None:
+    def note(self, gen_id: Any, model: Any, provider: Any) -> None:
         """The stream's id, model and provider: the first of each it names (OpenRouter
         repeats them in every chunk, so most chunks need not be looked at for them)."""
-        if self.id is None and isinstance(chunk.get("id"), str) and chunk["id"]:
-            self.id = chunk["id"]
-        if self.model is None and isinstance(chunk.get("model"), str) and chunk["model"]:
-            self.model = chunk["model"]
-        if self.provider is None and isinstance(chunk.get("provider"), str) \
-                and chunk["provider"]:
-            self.provider = chunk["provider"]
+        if self.id is None and isinstance(gen_id, str) and gen_id:
+            self.id = gen_id
+        if self.model is None and isinstance(model, str) and model:
+            self.model = model
+        if self.provider is None and isinstance(provider, str) and provider:
+            self.provider = provider
 
     def _collect(self, fragments: list[Any]) -> None:
         for position, fragment in enumerate(fragments):

@@ -105,21 +105,23 @@ class ResultBuilder:
 
     def add(self, event: Event) -> None:
         kind = type(event)
-        if kind is Content or kind is Reasoning:
-            self.held += len(event.text)  # type: ignore[union-attr]
-            if self.held > MAX_ANSWER_CHARS:
-                raise UpstreamError(f"the stream sent more than {MAX_ANSWER_CHARS >> 20} M "
-                                    "characters of text; gave up")
         if kind is Content:
-            self.text.append(event.text)  # type: ignore[union-attr]
+            self._hold(self.text, event.text)  # type: ignore[union-attr]
         elif kind is Reasoning:
-            self.reasoning.append(event.text)  # type: ignore[union-attr]
+            self._hold(self.reasoning, event.text)  # type: ignore[union-attr]
         elif kind is ToolCall:
             self.calls.append(event)  # type: ignore[arg-type]
         elif kind is Usage:
             self.usage = event  # type: ignore[assignment]
         elif kind is Done:
             self.done = event  # type: ignore[assignment]
+
+    def _hold(self, parts: list[str], text: str) -> None:
+        self.held += len(text)
+        if self.held > MAX_ANSWER_CHARS:
+            raise UpstreamError(f"the stream sent more than {MAX_ANSWER_CHARS >> 20} M "
+                                "characters of text; gave up")
+        parts.append(text)
 
     def build(self) -> Result:
         done = self.done or Done(None, None, None)
